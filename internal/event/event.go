@@ -25,6 +25,9 @@ const (
 	KindDHCP
 )
 
+// NumKinds is one more than the largest Kind, for arrays indexed by kind.
+const NumKinds = int(KindDHCP) + 1
+
 // Kinds lists every kind in a fixed order (for summaries and tests).
 var Kinds = []Kind{KindConn, KindHTTP, KindTLS, KindX509, KindDNS, KindDHCP}
 
