@@ -246,22 +246,22 @@ func (*TLS) Kind() Kind { return KindTLS }
 type X509 struct {
 	Meta
 	// Fingerprint is the SHA-256 of the DER encoding, lower-case hex.
-	Fingerprint  string    `json:"fingerprint"`
-	Version      int       `json:"certificate_version,omitempty"`
-	Serial       string    `json:"serial,omitempty"`
-	Subject      string    `json:"subject,omitempty"`
-	Issuer       string    `json:"issuer,omitempty"`
-	NotBefore    time.Time `json:"not_valid_before,omitzero"`
-	NotAfter     time.Time `json:"not_valid_after,omitzero"`
-	KeyAlg       string    `json:"key_alg,omitempty"`
-	SigAlg       string    `json:"sig_alg,omitempty"`
-	KeyType      string    `json:"key_type,omitempty"`
-	KeyLength    int       `json:"key_length,omitempty"`
-	SANDNS       []string  `json:"san_dns,omitempty"`
-	SANIP        []string  `json:"san_ip,omitempty"`
-	BasicCA      bool      `json:"basic_constraints_ca,omitempty"`
-	HostCert     bool      `json:"host_cert,omitempty"`
-	ClientCert   bool      `json:"client_cert,omitempty"`
+	Fingerprint string    `json:"fingerprint"`
+	Version     int       `json:"certificate_version,omitempty"`
+	Serial      string    `json:"serial,omitempty"`
+	Subject     string    `json:"subject,omitempty"`
+	Issuer      string    `json:"issuer,omitempty"`
+	NotBefore   time.Time `json:"not_valid_before,omitzero"`
+	NotAfter    time.Time `json:"not_valid_after,omitzero"`
+	KeyAlg      string    `json:"key_alg,omitempty"`
+	SigAlg      string    `json:"sig_alg,omitempty"`
+	KeyType     string    `json:"key_type,omitempty"`
+	KeyLength   int       `json:"key_length,omitempty"`
+	SANDNS      []string  `json:"san_dns,omitempty"`
+	SANIP       []string  `json:"san_ip,omitempty"`
+	BasicCA     bool      `json:"basic_constraints_ca,omitempty"`
+	HostCert    bool      `json:"host_cert,omitempty"`
+	ClientCert  bool      `json:"client_cert,omitempty"`
 	// SelfSigned is true when issuer equals subject and the certificate's
 	// signature verifies with its own key (from Zeek logs, when issuer
 	// equals subject).
