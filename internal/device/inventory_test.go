@@ -1,0 +1,115 @@
+package device
+
+import (
+	"net/netip"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/vigil-ndr/vigil/internal/event"
+)
+
+var t0 = time.Date(2026, 3, 2, 8, 0, 0, 0, time.UTC)
+
+func conn(ts time.Time, orig, resp string, respPkts int64, origMAC, respMAC string) *event.Conn {
+	return &event.Conn{
+		Meta: event.Meta{TS: ts, ID: event.ConnID{
+			OrigH: netip.MustParseAddr(orig), OrigP: 50000,
+			RespH: netip.MustParseAddr(resp), RespP: 443,
+		}},
+		Proto: event.ProtoTCP, Duration: time.Second, RespPkts: respPkts,
+		OrigL2Addr: origMAC, RespL2Addr: respMAC,
+	}
+}
+
+func TestInventory(t *testing.T) {
+	const gw = "00:1b:17:00:00:01"
+	tests := []struct {
+		name   string
+		events []event.Event
+		want   []Device
+	}{
+		{
+			name: "external peers and unanswered internal targets are not devices",
+			events: []event.Event{
+				conn(t0, "10.0.0.5", "192.0.2.1", 3, "aa:aa:aa:aa:aa:05", gw),
+				conn(t0.Add(time.Minute), "10.0.0.5", "10.0.0.99", 0, "aa:aa:aa:aa:aa:05", ""),
+			},
+			want: []Device{{IP: netip.MustParseAddr("10.0.0.5"), MAC: "aa:aa:aa:aa:aa:05",
+				FirstSeen: t0, LastSeen: t0.Add(time.Minute + time.Second)}},
+		},
+		{
+			name: "a MAC fronting many addresses (a router) is given to none",
+			events: []event.Event{
+				conn(t0, "10.1.0.5", "192.0.2.1", 1, gw, ""),
+				conn(t0, "10.2.0.6", "192.0.2.1", 1, gw, ""),
+			},
+			want: []Device{
+				{IP: netip.MustParseAddr("10.1.0.5"), FirstSeen: t0, LastSeen: t0.Add(time.Second)},
+				{IP: netip.MustParseAddr("10.2.0.6"), FirstSeen: t0, LastSeen: t0.Add(time.Second)},
+			},
+		},
+		{
+			name: "DHCP names beat DNS names; PTR beats forward lookups",
+			events: []event.Event{
+				conn(t0, "10.0.0.7", "192.0.2.1", 1, "", ""),
+				conn(t0, "10.0.0.8", "192.0.2.1", 1, "", ""),
+				&event.DNS{Meta: event.Meta{TS: t0}, Query: "printer.corp.example", QTypeName: "A",
+					HasReply: true, Answers: []string{"10.0.0.8"}},
+				&event.DNS{Meta: event.Meta{TS: t0}, Query: "8.0.0.10.in-addr.arpa", QTypeName: "PTR",
+					HasReply: true, Answers: []string{"prn-2f.corp.example."}},
+				&event.DNS{Meta: event.Meta{TS: t0}, Query: "laptop.corp.example", QTypeName: "A",
+					HasReply: true, Answers: []string{"10.0.0.7"}},
+				&event.DHCP{Meta: event.Meta{TS: t0.Add(time.Hour)}, MAC: "AA:BB:CC:00:00:07",
+					HostName: "MBP-Alice", Domain: "corp.example", AssignedAddr: netip.MustParseAddr("10.0.0.7")},
+			},
+			want: []Device{
+				{IP: netip.MustParseAddr("10.0.0.7"), MAC: "aa:bb:cc:00:00:07", Hostname: "mbp-alice.corp.example",
+					FirstSeen: t0, LastSeen: t0.Add(time.Hour)},
+				{IP: netip.MustParseAddr("10.0.0.8"), Hostname: "prn-2f.corp.example", FirstSeen: t0, LastSeen: t0.Add(time.Second)},
+			},
+		},
+		{
+			name: "an NXDOMAIN answer names nothing",
+			events: []event.Event{
+				conn(t0, "10.0.0.9", "192.0.2.1", 1, "", ""),
+				&event.DNS{Meta: event.Meta{TS: t0}, Query: "9.0.0.10.in-addr.arpa", QTypeName: "PTR",
+					HasReply: true, RCode: 3},
+			},
+			want: []Device{{IP: netip.MustParseAddr("10.0.0.9"), FirstSeen: t0, LastSeen: t0.Add(time.Second)}},
+		},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			inv := NewInventory(DefaultInternal())
+			for _, e := range tc.events {
+				inv.Observe(e)
+			}
+			require.Equal(t, tc.want, inv.Devices())
+			require.Equal(t, len(tc.want), inv.Len())
+		})
+	}
+}
+
+func TestPTRAddr(t *testing.T) {
+	tests := []struct {
+		name, query, want string
+	}{
+		{"ipv4", "4.3.2.10.in-addr.arpa.", "10.2.3.4"},
+		{"ipv6", "b.a.9.8.7.6.5.0.4.0.0.0.3.0.0.0.2.0.0.0.1.0.0.0.0.0.0.0.1.2.3.4.ip6.arpa", "4321:0:1:2:3:4:567:89ab"},
+		{"not a ptr name", "example.com", ""},
+		{"short", "3.2.10.in-addr.arpa", ""},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			a, ok := ptrAddr(tc.query)
+			if tc.want == "" {
+				require.False(t, ok)
+				return
+			}
+			require.True(t, ok)
+			require.Equal(t, netip.MustParseAddr(tc.want), a)
+		})
+	}
+}
