@@ -221,7 +221,8 @@ func fieldID(t logType, name string) int {
 // fieldSet is a set of field ids.
 type fieldSet [2]uint64
 
-func (s *fieldSet) add(id int)          { s[id>>6] |= 1 << (id & 63) }
-func (s *fieldSet) has(id int) bool     { return s[id>>6]&(1<<(id&63)) != 0 }
-func (s *fieldSet) clear()              { s[0], s[1] = 0, 0 }
+func (s *fieldSet) add(id int)      { s[id>>6] |= 1 << (id & 63) }
+func (s *fieldSet) has(id int) bool { return s[id>>6]&(1<<(id&63)) != 0 }
+func (s *fieldSet) clear()          { s[0], s[1] = 0, 0 }
+
 var _ = [1]struct{}{}[fCount/128] // fieldSet must hold every id
