@@ -1,0 +1,177 @@
+package tlsx
+
+import (
+	"crypto/tls"
+	"strconv"
+	"strings"
+)
+
+// VersionName returns a protocol version in Zeek's spelling
+// (scripts/base/protocols/ssl/consts.zeek, version_strings).
+func VersionName(v uint16) string {
+	switch v {
+	case 0x0002:
+		return "SSLv2"
+	case 0x0300:
+		return "SSLv3"
+	case 0x0301:
+		return "TLSv10"
+	case 0x0302:
+		return "TLSv11"
+	case 0x0303:
+		return "TLSv12"
+	case 0x0304:
+		return "TLSv13"
+	case 0xfeff:
+		return "DTLSv10"
+	case 0xfefd:
+		return "DTLSv12"
+	case 0xfefc:
+		return "DTLSv13"
+	}
+	if v>>8 == 0x7f { // TLS 1.3 drafts
+		return "TLSv13-draft" + strconv.Itoa(int(v&0xff))
+	}
+	return "unknown-" + strconv.Itoa(int(v))
+}
+
+// CipherName returns a cipher suite's IANA name, as Zeek logs it, or
+// "unknown-N".
+func CipherName(c uint16) string {
+	if n, ok := extraCiphers[c]; ok {
+		return n
+	}
+	if n := tls.CipherSuiteName(c); !strings.HasPrefix(n, "0x") {
+		return n
+	}
+	return "unknown-" + strconv.Itoa(int(c))
+}
+
+// extraCiphers names the IANA cipher suites that crypto/tls does not.
+var extraCiphers = map[uint16]string{
+	0x0000: "TLS_NULL_WITH_NULL_NULL",
+	0x0001: "TLS_RSA_WITH_NULL_MD5",
+	0x0002: "TLS_RSA_WITH_NULL_SHA",
+	0x0003: "TLS_RSA_EXPORT_WITH_RC4_40_MD5",
+	0x0004: "TLS_RSA_WITH_RC4_128_MD5",
+	0x0006: "TLS_RSA_EXPORT_WITH_RC2_CBC_40_MD5",
+	0x0008: "TLS_RSA_EXPORT_WITH_DES40_CBC_SHA",
+	0x0009: "TLS_RSA_WITH_DES_CBC_SHA",
+	0x0011: "TLS_DHE_DSS_EXPORT_WITH_DES40_CBC_SHA",
+	0x0012: "TLS_DHE_DSS_WITH_DES_CBC_SHA",
+	0x0013: "TLS_DHE_DSS_WITH_3DES_EDE_CBC_SHA",
+	0x0014: "TLS_DHE_RSA_EXPORT_WITH_DES40_CBC_SHA",
+	0x0015: "TLS_DHE_RSA_WITH_DES_CBC_SHA",
+	0x0016: "TLS_DHE_RSA_WITH_3DES_EDE_CBC_SHA",
+	0x0018: "TLS_DH_anon_WITH_RC4_128_MD5",
+	0x001b: "TLS_DH_anon_WITH_3DES_EDE_CBC_SHA",
+	0x0032: "TLS_DHE_DSS_WITH_AES_128_CBC_SHA",
+	0x0033: "TLS_DHE_RSA_WITH_AES_128_CBC_SHA",
+	0x0034: "TLS_DH_anon_WITH_AES_128_CBC_SHA",
+	0x0038: "TLS_DHE_DSS_WITH_AES_256_CBC_SHA",
+	0x0039: "TLS_DHE_RSA_WITH_AES_256_CBC_SHA",
+	0x003a: "TLS_DH_anon_WITH_AES_256_CBC_SHA",
+	0x003b: "TLS_RSA_WITH_NULL_SHA256",
+	0x003d: "TLS_RSA_WITH_AES_256_CBC_SHA256",
+	0x0040: "TLS_DHE_DSS_WITH_AES_128_CBC_SHA256",
+	0x0041: "TLS_RSA_WITH_CAMELLIA_128_CBC_SHA",
+	0x0044: "TLS_DHE_DSS_WITH_CAMELLIA_128_CBC_SHA",
+	0x0045: "TLS_DHE_RSA_WITH_CAMELLIA_128_CBC_SHA",
+	0x0067: "TLS_DHE_RSA_WITH_AES_128_CBC_SHA256",
+	0x006a: "TLS_DHE_DSS_WITH_AES_256_CBC_SHA256",
+	0x006b: "TLS_DHE_RSA_WITH_AES_256_CBC_SHA256",
+	0x0084: "TLS_RSA_WITH_CAMELLIA_256_CBC_SHA",
+	0x0087: "TLS_DHE_DSS_WITH_CAMELLIA_256_CBC_SHA",
+	0x0088: "TLS_DHE_RSA_WITH_CAMELLIA_256_CBC_SHA",
+	0x008c: "TLS_PSK_WITH_AES_128_CBC_SHA",
+	0x008d: "TLS_PSK_WITH_AES_256_CBC_SHA",
+	0x0096: "TLS_RSA_WITH_SEED_CBC_SHA",
+	0x0099: "TLS_DHE_DSS_WITH_SEED_CBC_SHA",
+	0x009a: "TLS_DHE_RSA_WITH_SEED_CBC_SHA",
+	0x009e: "TLS_DHE_RSA_WITH_AES_128_GCM_SHA256",
+	0x009f: "TLS_DHE_RSA_WITH_AES_256_GCM_SHA384",
+	0x00a2: "TLS_DHE_DSS_WITH_AES_128_GCM_SHA256",
+	0x00a3: "TLS_DHE_DSS_WITH_AES_256_GCM_SHA384",
+	0x00a8: "TLS_PSK_WITH_AES_128_GCM_SHA256",
+	0x00a9: "TLS_PSK_WITH_AES_256_GCM_SHA384",
+	0x00ff: "TLS_EMPTY_RENEGOTIATION_INFO_SCSV",
+	0x1304: "TLS_AES_128_CCM_SHA256",
+	0x1305: "TLS_AES_128_CCM_8_SHA256",
+	0x5600: "TLS_FALLBACK_SCSV",
+	0xc001: "TLS_ECDH_ECDSA_WITH_NULL_SHA",
+	0xc002: "TLS_ECDH_ECDSA_WITH_RC4_128_SHA",
+	0xc003: "TLS_ECDH_ECDSA_WITH_3DES_EDE_CBC_SHA",
+	0xc004: "TLS_ECDH_ECDSA_WITH_AES_128_CBC_SHA",
+	0xc005: "TLS_ECDH_ECDSA_WITH_AES_256_CBC_SHA",
+	0xc006: "TLS_ECDHE_ECDSA_WITH_NULL_SHA",
+	0xc008: "TLS_ECDHE_ECDSA_WITH_3DES_EDE_CBC_SHA",
+	0xc00b: "TLS_ECDH_RSA_WITH_NULL_SHA",
+	0xc00c: "TLS_ECDH_RSA_WITH_RC4_128_SHA",
+	0xc00d: "TLS_ECDH_RSA_WITH_3DES_EDE_CBC_SHA",
+	0xc00e: "TLS_ECDH_RSA_WITH_AES_128_CBC_SHA",
+	0xc00f: "TLS_ECDH_RSA_WITH_AES_256_CBC_SHA",
+	0xc010: "TLS_ECDHE_RSA_WITH_NULL_SHA",
+	0xc024: "TLS_ECDHE_ECDSA_WITH_AES_256_CBC_SHA384",
+	0xc028: "TLS_ECDHE_RSA_WITH_AES_256_CBC_SHA384",
+	0xc025: "TLS_ECDH_ECDSA_WITH_AES_128_CBC_SHA256",
+	0xc026: "TLS_ECDH_ECDSA_WITH_AES_256_CBC_SHA384",
+	0xc029: "TLS_ECDH_RSA_WITH_AES_128_CBC_SHA256",
+	0xc02a: "TLS_ECDH_RSA_WITH_AES_256_CBC_SHA384",
+	0xc02d: "TLS_ECDH_ECDSA_WITH_AES_128_GCM_SHA256",
+	0xc02e: "TLS_ECDH_ECDSA_WITH_AES_256_GCM_SHA384",
+	0xc031: "TLS_ECDH_RSA_WITH_AES_128_GCM_SHA256",
+	0xc032: "TLS_ECDH_RSA_WITH_AES_256_GCM_SHA384",
+	0xc035: "TLS_ECDHE_PSK_WITH_AES_128_CBC_SHA",
+	0xc036: "TLS_ECDHE_PSK_WITH_AES_256_CBC_SHA",
+	0xc09c: "TLS_RSA_WITH_AES_128_CCM",
+	0xc09d: "TLS_RSA_WITH_AES_256_CCM",
+	0xc09e: "TLS_DHE_RSA_WITH_AES_128_CCM",
+	0xc09f: "TLS_DHE_RSA_WITH_AES_256_CCM",
+	0xc0a0: "TLS_RSA_WITH_AES_128_CCM_8",
+	0xc0a1: "TLS_RSA_WITH_AES_256_CCM_8",
+	0xc0ac: "TLS_ECDHE_ECDSA_WITH_AES_128_CCM",
+	0xc0ad: "TLS_ECDHE_ECDSA_WITH_AES_256_CCM",
+	0xc0ae: "TLS_ECDHE_ECDSA_WITH_AES_128_CCM_8",
+	0xc0af: "TLS_ECDHE_ECDSA_WITH_AES_256_CCM_8",
+	0xc072: "TLS_ECDHE_ECDSA_WITH_CAMELLIA_128_CBC_SHA256",
+	0xc073: "TLS_ECDHE_ECDSA_WITH_CAMELLIA_256_CBC_SHA384",
+	0xc076: "TLS_ECDHE_RSA_WITH_CAMELLIA_128_CBC_SHA256",
+	0xc077: "TLS_ECDHE_RSA_WITH_CAMELLIA_256_CBC_SHA384",
+	0xccaa: "TLS_DHE_RSA_WITH_CHACHA20_POLY1305_SHA256",
+	0xccab: "TLS_PSK_WITH_CHACHA20_POLY1305_SHA256",
+	0xccac: "TLS_ECDHE_PSK_WITH_CHACHA20_POLY1305_SHA256",
+	0xccad: "TLS_DHE_PSK_WITH_CHACHA20_POLY1305_SHA256",
+	0xccae: "TLS_RSA_PSK_WITH_CHACHA20_POLY1305_SHA256",
+	0xd001: "TLS_ECDHE_PSK_WITH_AES_128_GCM_SHA256",
+	0xd002: "TLS_ECDHE_PSK_WITH_AES_256_GCM_SHA384",
+}
+
+// CurveName returns a named group in Zeek's spelling (consts.zeek,
+// ec_curves), or "unknown-N".
+func CurveName(g uint16) string {
+	if n, ok := curveNames[g]; ok {
+		return n
+	}
+	if isGREASE(g) {
+		return "grease_0x" + strings.ToUpper(strconv.FormatUint(uint64(g), 16))
+	}
+	return "unknown-" + strconv.Itoa(int(g))
+}
+
+var curveNames = map[uint16]string{
+	1: "sect163k1", 2: "sect163r1", 3: "sect163r2", 4: "sect193r1", 5: "sect193r2",
+	6: "sect233k1", 7: "sect233r1", 8: "sect239k1", 9: "sect283k1", 10: "sect283r1",
+	11: "sect409k1", 12: "sect409r1", 13: "sect571k1", 14: "sect571r1",
+	15: "secp160k1", 16: "secp160r1", 17: "secp160r2", 18: "secp192k1", 19: "secp192r1",
+	20: "secp224k1", 21: "secp224r1", 22: "secp256k1", 23: "secp256r1", 24: "secp384r1",
+	25: "secp521r1", 26: "brainpoolP256r1", 27: "brainpoolP384r1", 28: "brainpoolP512r1",
+	29: "x25519", 30: "x448", 31: "brainpoolP256r1tls13", 32: "brainpoolP384r1tls13",
+	33: "brainpoolP512r1tls13", 34: "GC256A", 35: "GC256B", 36: "GC256C", 37: "GC256D",
+	38: "GC512A", 39: "GC512B", 40: "GC512C", 41: "curveSM2",
+	256: "ffdhe2048", 257: "ffdhe3072", 258: "ffdhe4096", 259: "ffdhe6144", 260: "ffdhe8192",
+	512: "MLKEM512", 513: "MLKEM768", 514: "MLKEM1024",
+	4587: "SecP256r1MLKEM768", 4588: "X25519MLKEM768", 4589: "SecP384r1MLKEM1024",
+	4590: "curveSM2MLKEM768", 16696: "CECPQ2", 25497: "X25519Kyber768Draft00",
+	25498: "SecP256r1Kyber768Draft00",
+	0xff01: "arbitrary_explicit_prime_curves", 0xff02: "arbitrary_explicit_char2_curves",
+}
