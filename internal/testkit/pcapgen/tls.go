@@ -80,8 +80,9 @@ func (t Transcript) Bytes(fromClient bool) int {
 // unless the program runs with GODEBUG=cryptocustomrand=1 (a
 // "//go:debug cryptocustomrand=1" line in the main package or a _test.go
 // file). With it, the same options give byte-identical transcripts;
-// without it, only the key shares and the encrypted bytes differ from run
-// to run, and every record keeps its length.
+// without it, the key shares, the encrypted bytes and the server's ECDSA
+// signature over the handshake differ from run to run, and that signature's
+// DER length (so its record and segment) may change by a byte or two.
 func RecordTLS(opt TLSOptions) (Transcript, error) {
 	if opt.Version == 0 {
 		opt.Version = tls.VersionTLS13
