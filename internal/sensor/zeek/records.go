@@ -15,11 +15,13 @@ type rec struct {
 	x    *event.X509
 	d    *event.DNS
 	dh   *event.DHCP
-	fuid string // x509 id, ssl cert_chain_fuids[0]
+	fuid  string   // x509: id
+	fuids []string // ssl: cert_chain_fuids and client_cert_chain_fuids
 }
 
 func (p *Parser) begin() *rec {
-	r := &rec{}
+	r := &p.rec
+	*r = rec{}
 	switch p.typ {
 	case logConn:
 		r.c = &event.Conn{}
@@ -201,7 +203,13 @@ func (p *Parser) setTLS(r *rec, id int, v value) error {
 	case fClientCertFps:
 		t.ClientCertChainFps = p.strs(v)
 	case fCertFuids:
-		r.fuid = p.first(v)
+		l := p.strs(v)
+		if len(l) > 0 {
+			r.fuid = l[0]
+		}
+		r.fuids = append(r.fuids, l...)
+	case fClientCertFuids:
+		r.fuids = append(r.fuids, p.strs(v)...)
 	case fSubject:
 		t.Subject = p.str(v)
 	case fIssuer:
@@ -384,6 +392,7 @@ func (p *Parser) finish(r *rec) event.Event {
 		if len(t.CertChainFps) > 0 {
 			p.leafKey = t.CertChainFps[0]
 		}
+		p.chain = append(append(append(p.chain[:0], t.CertChainFps...), t.ClientCertChainFps...), r.fuids...)
 		if !p.present.has(fCertsEnc) {
 			// TLS 1.3 encrypts the certificates: their absence says nothing.
 			t.CertsEncrypted = (t.Version == "TLSv13" || t.Version == "DTLSv13") && p.leafKey == ""
@@ -433,8 +442,15 @@ func (p *Parser) completeTLS(t *event.TLS) {
 		if !p.present.has(fNotAfter) {
 			t.NotAfter = leaf.notAfter
 		}
-		if ev := leaf.ev; ev != nil && !leaf.emitted && !leaf.uidFixed && ev.UID == "" {
-			ev.UID, ev.ID = t.UID, t.ID
+	}
+	if p.certs != nil {
+		// Every certificate of the chains that still waits to be emitted
+		// learns which connection it came in.
+		for _, k := range p.chain {
+			e := p.certs.m[k]
+			if e != nil && e.ev != nil && !e.emitted && !e.uidFixed && e.ev.UID == "" {
+				e.ev.UID, e.ev.ID = t.UID, t.ID
+			}
 		}
 	}
 	if !p.present.has(fSelfSigned) {

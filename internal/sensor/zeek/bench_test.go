@@ -1,0 +1,34 @@
+package zeek
+
+import (
+	"bytes"
+	"testing"
+
+	"github.com/vigil-ndr/vigil/internal/event"
+)
+
+// BenchmarkConnTSV parses a generated realistic conn.log line by line;
+// records/s is the figure to watch (goal: 1,000,000 per core).
+func BenchmarkConnTSV(b *testing.B) {
+	const n = 20000
+	data := connLog(n)
+	lines := bytes.Split(bytes.TrimSuffix(data, []byte("\n")), []byte("\n"))
+	b.SetBytes(int64(len(data)))
+	b.ReportAllocs()
+	b.ResetTimer()
+	var sink event.Event
+	for i := 0; i < b.N; i++ {
+		p := NewParser("conn.log")
+		for _, l := range lines {
+			ev, err := p.Line(l)
+			if err != nil {
+				b.Fatal(err)
+			}
+			if ev != nil {
+				sink = ev
+			}
+		}
+	}
+	_ = sink
+	b.ReportMetric(float64(n)*float64(b.N)/b.Elapsed().Seconds(), "records/s")
+}
