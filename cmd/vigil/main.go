@@ -1,0 +1,175 @@
+// Command vigil is Vigil's single binary: offline analysis of captures and
+// Zeek logs, conversion of captures to Zeek logs, and the live server.
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"os/signal"
+	"syscall"
+
+	"github.com/spf13/cobra"
+
+	"github.com/vigil-ndr/vigil/internal/app"
+	"github.com/vigil-ndr/vigil/internal/config"
+)
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	err := root().ExecuteContext(ctx)
+	stop()
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "vigil:", err)
+		var ee *app.ExitError
+		if errors.As(err, &ee) {
+			os.Exit(ee.Code)
+		}
+		os.Exit(app.ExitUsage) // cobra's own flag and argument errors
+	}
+}
+
+func root() *cobra.Command {
+	cmd := &cobra.Command{
+		Use:   "vigil",
+		Short: "Self-learning network detection and response",
+		Long: `Vigil learns each device's pattern of life from network traffic (packet
+captures, live interfaces, Zeek logs) and reports what departs from it.`,
+		SilenceUsage:  true,
+		SilenceErrors: true,
+	}
+	cmd.AddCommand(analyzeCmd(), convertCmd(), serveCmd())
+	return cmd
+}
+
+// loadConfig reads --config (or the defaults) and applies --internal.
+func loadConfig(path, internal string) (config.Config, error) {
+	cfg := config.Default()
+	if path != "" {
+		var err error
+		if cfg, err = config.Load(path); err != nil {
+			return cfg, &app.ExitError{Code: app.ExitUsage, Err: err}
+		}
+	}
+	if internal != "" {
+		p, err := config.ParsePrefixes(internal)
+		if err != nil {
+			return cfg, &app.ExitError{Code: app.ExitUsage, Err: fmt.Errorf("--internal: %w", err)}
+		}
+		cfg.Internal = p
+	}
+	return cfg, nil
+}
+
+func analyzeCmd() *cobra.Command {
+	var (
+		a                    app.Analyze
+		configPath, internal string
+	)
+	cmd := &cobra.Command{
+		Use:   "analyze (--pcap FILE... | --zeek DIR...) --out DIR",
+		Short: "Analyse captures or Zeek logs offline, in event time",
+		Long: `Analyse packet captures (pcap, pcapng) or Zeek logs (TSV or JSON, gzip,
+rotated directories) offline, in event time: a two-day capture replays in
+seconds and gives the same result as watching it live.
+
+Writes devices.jsonl, breaches.jsonl, incidents.jsonl, actions.jsonl and
+ai.jsonl to --out (each sorted, one JSON object per line, empty when there is
+nothing to report), then prints a summary.
+
+Bad records (a truncated packet, a malformed log line) are reported with the
+file and record number and skipped; --strict makes the first one fatal. A
+file that is not a capture or log at all stops the run with exit status 2.`,
+		Example: `  vigil analyze --pcap examples/office.pcap --out out
+  vigil analyze --zeek /var/log/zeek/2026-11-26 --internal 10.0.0.0/8 --out out`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			cfg, err := loadConfig(configPath, internal)
+			if err != nil {
+				return err
+			}
+			a.Config, a.Stdout, a.Stderr = cfg, cmd.OutOrStdout(), cmd.ErrOrStderr()
+			return a.Run(cmd.Context())
+		},
+	}
+	f := cmd.Flags()
+	f.StringSliceVar(&a.PCAPs, "pcap", nil, "capture files (pcap or pcapng), read in order as one stream")
+	f.StringSliceVar(&a.Zeek, "zeek", nil, "Zeek log directories or files")
+	f.StringVar(&a.Out, "out", "", "output directory for the JSONL results (required)")
+	f.StringVar(&configPath, "config", "", "configuration file (YAML)")
+	f.StringVar(&internal, "internal", "", "internal address ranges, comma-separated (default RFC 1918, RFC 4193, link-local, loopback)")
+	f.BoolVar(&a.Strict, "strict", false, "fail on the first bad record instead of skipping it")
+	return cmd
+}
+
+func convertCmd() *cobra.Command {
+	var (
+		c          app.Convert
+		configPath string
+	)
+	cmd := &cobra.Command{
+		Use:   "convert --pcap FILE... --zeek-out DIR",
+		Short: "Turn captures into Zeek-format logs",
+		Long: `Decode packet captures and write Zeek-format TSV logs (conn.log, http.log,
+ssl.log, x509.log, dns.log, dhcp.log), so Vigil can stand in for a Zeek
+sensor in front of other tools. Values Zeek lacks (JA4, Content-Type,
+self-signed) are extra trailing columns that Zeek readers ignore.`,
+		Example: `  vigil convert --pcap examples/office.pcap --zeek-out logs`,
+		Args:    cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			cfg, err := loadConfig(configPath, "")
+			if err != nil {
+				return err
+			}
+			c.Config, c.Stdout, c.Stderr = cfg, cmd.OutOrStdout(), cmd.ErrOrStderr()
+			return c.Run(cmd.Context())
+		},
+	}
+	f := cmd.Flags()
+	f.StringSliceVar(&c.PCAPs, "pcap", nil, "capture files (pcap or pcapng)")
+	f.StringVar(&c.ZeekOut, "zeek-out", "", "directory for the Zeek logs (required)")
+	f.StringVar(&configPath, "config", "", "configuration file (YAML)")
+	f.BoolVar(&c.Strict, "strict", false, "fail on the first bad record instead of skipping it")
+	return cmd
+}
+
+func serveCmd() *cobra.Command {
+	var (
+		s                    app.Serve
+		configPath, internal string
+	)
+	cmd := &cobra.Command{
+		Use:   "serve (--iface IF | --zeek-follow DIR | --pcap FILE...) [--data DIR]",
+		Short: "Run the live server (ingest into the store)",
+		Long: `Ingest traffic continuously into the embedded store under --data:
+
+  --iface IF         capture from a network interface with AF_PACKET
+                     (Linux; needs root or CAP_NET_RAW)
+  --zeek-follow DIR  follow a live Zeek log directory (new lines, rotation);
+                     read offsets are checkpointed in the store, so a restart
+                     (even after kill -9) neither loses nor repeats records
+  --pcap FILE...     ingest capture files, then exit
+
+Progress is logged every --log-every. Stop with Ctrl-C or SIGTERM.`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			cfg, err := loadConfig(configPath, internal)
+			if err != nil {
+				return err
+			}
+			s.Config, s.Stdout, s.Stderr = cfg, cmd.OutOrStdout(), cmd.ErrOrStderr()
+			return s.Run(cmd.Context())
+		},
+	}
+	f := cmd.Flags()
+	f.StringVar(&s.Iface, "iface", "", "network interface to capture from (AF_PACKET)")
+	f.StringVar(&s.ZeekFollow, "zeek-follow", "", "Zeek log directory to follow")
+	f.StringSliceVar(&s.PCAPs, "pcap", nil, "capture files to ingest, then exit")
+	f.StringVar(&s.Data, "data", "vigil-data", "data directory (holds vigil.db)")
+	f.StringVar(&configPath, "config", "", "configuration file (YAML)")
+	f.StringVar(&internal, "internal", "", "internal address ranges, comma-separated (default RFC 1918, RFC 4193, link-local, loopback)")
+	f.DurationVar(&s.Poll, "poll", app.DefaultPoll, "how often to look for new Zeek log lines")
+	f.DurationVar(&s.LogEvery, "log-every", app.DefaultLogEvery, "how often to log ingest progress")
+	return cmd
+}

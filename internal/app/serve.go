@@ -1,0 +1,205 @@
+package app
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"path/filepath"
+	"time"
+
+	"github.com/vigil-ndr/vigil/internal/config"
+	"github.com/vigil-ndr/vigil/internal/device"
+	"github.com/vigil-ndr/vigil/internal/event"
+	"github.com/vigil-ndr/vigil/internal/sensor"
+	"github.com/vigil-ndr/vigil/internal/store"
+	"github.com/vigil-ndr/vigil/internal/store/sqlite"
+)
+
+// Defaults for the live server's scheduling (wall time: the only place
+// Vigil uses it).
+const (
+	DefaultPoll     = time.Second
+	DefaultLogEvery = 10 * time.Second
+)
+
+// Serve is the live server. For now it ingests: events from one source go
+// through the pipeline and the resulting device inventory and ingest
+// bookkeeping are committed to the store.
+type Serve struct {
+	Iface      string
+	ZeekFollow string
+	PCAPs      []string
+	Data       string
+	Config     config.Config
+	Poll       time.Duration
+	LogEvery   time.Duration
+	Stdout     io.Writer
+	Stderr     io.Writer
+}
+
+// Run serves until ctx is cancelled (or, for --pcap, until the files are read).
+func (s *Serve) Run(ctx context.Context) error {
+	n := 0
+	for _, set := range []bool{s.Iface != "", s.ZeekFollow != "", len(s.PCAPs) > 0} {
+		if set {
+			n++
+		}
+	}
+	if n != 1 {
+		return usageErr("give exactly one of --iface IF, --zeek-follow DIR, --pcap FILE...")
+	}
+	if s.Poll <= 0 {
+		s.Poll = DefaultPoll
+	}
+	if s.LogEvery <= 0 {
+		s.LogEvery = DefaultLogEvery
+	}
+	log := slog.New(slog.NewTextHandler(s.Stderr, nil))
+	st, err := sqlite.Open(ctx, s.Data, sqlite.Options{})
+	if err != nil {
+		return classify(err)
+	}
+	defer st.Close()
+	log.Info("store open", "file", st.File())
+
+	var runErr error
+	switch {
+	case len(s.PCAPs) > 0:
+		runErr = s.servePCAP(ctx, st, log)
+	case s.Iface != "":
+		runErr = s.serveIface(ctx, st, log)
+	default:
+		runErr = s.serveZeek(ctx, st, log)
+	}
+	if errors.Is(runErr, context.Canceled) {
+		log.Info("stopped")
+		return nil
+	}
+	return classify(runErr)
+}
+
+// ingest accumulates what a batch of events changes and commits it, with
+// the source's checkpoint when it has one, in one transaction.
+type ingest struct {
+	source, kind string
+	paths        []string
+	store        store.Committer
+	inventory    *device.Inventory
+	delta        store.IngestStats
+	total        store.IngestStats // for progress logs
+	log          *slog.Logger
+	lastLog      time.Time
+	every        time.Duration
+}
+
+func newIngest(source, kind string, paths []string, cfg config.Config, st store.Committer, log *slog.Logger, every time.Duration) *ingest {
+	in := &ingest{source: source, kind: kind, paths: paths, store: st, log: log, every: every,
+		inventory: device.NewInventory(cfg.InternalPrefixes()), lastLog: time.Now()}
+	in.reset()
+	return in
+}
+
+func (in *ingest) reset() {
+	in.delta = store.IngestStats{Source: in.source, Kind: in.kind, Paths: in.paths, Events: map[string]int64{}}
+}
+
+// observe takes one event into the pipeline.
+func (in *ingest) observe(e event.Event) error {
+	in.inventory.Observe(e)
+	in.delta.Events[e.Kind().String()]++
+	ts := e.Base().TS
+	if !ts.IsZero() {
+		if in.delta.FirstEvent.IsZero() || ts.Before(in.delta.FirstEvent) {
+			in.delta.FirstEvent = ts
+		}
+		if ts.After(in.delta.LastEvent) {
+			in.delta.LastEvent = ts
+		}
+	}
+	return nil
+}
+
+// commit stores the devices, the ingest delta and, when given, the
+// checkpoint that covers exactly the records observed since the last
+// commit, atomically.
+func (in *ingest) commit(ctx context.Context, records, skipped int64, cp []byte) error {
+	in.delta.Records, in.delta.Skipped = records, skipped
+	b := store.Batch{Ingest: []store.IngestStats{in.delta}}
+	for _, d := range in.inventory.Devices() {
+		b.Devices = append(b.Devices, store.Device{IP: d.IP, MAC: d.MAC, Hostname: d.Hostname,
+			FirstSeen: d.FirstSeen, LastSeen: d.LastSeen, Score: d.Score})
+	}
+	if cp != nil {
+		b.Checkpoints = []store.Checkpoint{{Key: in.source, Data: cp}}
+	}
+	// The commit must not be abandoned half-way because the server is
+	// stopping: it is one short transaction, and abandoning it would only
+	// make the next start repeat work.
+	if err := in.store.Commit(context.WithoutCancel(ctx), b); err != nil {
+		return fmt.Errorf("commit %s: %w", in.source, err)
+	}
+	in.total = in.total.Add(in.delta, time.Now())
+	in.reset()
+	if time.Since(in.lastLog) >= in.every {
+		in.logProgress()
+	}
+	return nil
+}
+
+func (in *ingest) logProgress() {
+	in.lastLog = time.Now()
+	var events int64
+	for _, n := range in.total.Events {
+		events += n
+	}
+	in.log.Info("ingest", "source", in.source, "records", in.total.Records, "events", events,
+		"skipped", in.total.Skipped, "devices", in.inventory.Len(), "last_event", in.total.LastEvent.Format(time.RFC3339))
+}
+
+// servePCAP ingests capture files, committing every few seconds.
+func (s *Serve) servePCAP(ctx context.Context, st store.Committer, log *slog.Logger) error {
+	abs := make([]string, len(s.PCAPs))
+	for i, p := range s.PCAPs {
+		a, err := filepath.Abs(p)
+		if err != nil {
+			return err
+		}
+		abs[i] = a
+	}
+	in := newIngest("pcap:"+abs[0], "pcap", abs, s.Config, st, log, s.LogEvery)
+	var prog sensor.Progress
+	opt := sensor.Options{Progress: &prog, OnProblem: func(p sensor.Problem) error {
+		log.Warn("skipped", "problem", p.Error())
+		return nil
+	}}
+	var committedRecords, committedSkipped int64
+	lastCommit := time.Now()
+	flush := func() error {
+		r, sk := prog.Records.Load(), prog.Skipped.Load()
+		err := in.commit(ctx, r-committedRecords, sk-committedSkipped, nil)
+		committedRecords, committedSkipped, lastCommit = r, sk, time.Now()
+		return err
+	}
+	err := readPCAP(ctx, s.PCAPs, s.Config, opt, func(e event.Event) error {
+		in.observe(e)
+		if time.Since(lastCommit) >= s.Poll {
+			return flush()
+		}
+		return nil
+	})
+	if err != nil {
+		return err
+	}
+	if err := flush(); err != nil {
+		return err
+	}
+	in.logProgress()
+	return nil
+}
+
+// serveZeek follows a live Zeek log directory.
+func (s *Serve) serveZeek(ctx context.Context, st store.Store, log *slog.Logger) error {
+	return errors.New("--zeek-follow: not wired yet")
+}

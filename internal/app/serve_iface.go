@@ -1,0 +1,85 @@
+package app
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"time"
+
+	"github.com/gopacket/gopacket/afpacket"
+	"github.com/gopacket/gopacket/layers"
+
+	"github.com/vigil-ndr/vigil/internal/event"
+	"github.com/vigil-ndr/vigil/internal/sensor/pcap"
+	"github.com/vigil-ndr/vigil/internal/store"
+)
+
+// serveIface captures from a network interface with AF_PACKET (TPACKET_V3,
+// no libpcap). It needs root or CAP_NET_RAW.
+func (s *Serve) serveIface(ctx context.Context, st store.Committer, log *slog.Logger) error {
+	tp, err := afpacket.NewTPacket(
+		afpacket.OptInterface(s.Iface),
+		afpacket.OptFrameSize(1<<16),
+		afpacket.OptBlockSize(1<<20),
+		afpacket.OptNumBlocks(64),
+		afpacket.OptPollTimeout(200*time.Millisecond),
+	)
+	if err != nil {
+		return fmt.Errorf("capture on %s (AF_PACKET needs root or CAP_NET_RAW): %w", s.Iface, err)
+	}
+	defer tp.Close()
+	log.Info("capturing", "iface", s.Iface)
+	return ingestLive(ctx, tp, s, st, log)
+}
+
+// ingestLive runs the flow engine over live packets until ctx ends,
+// committing to the store every Poll and expiring flows as time passes.
+func ingestLive(ctx context.Context, tp *afpacket.TPacket, s *Serve, st store.Committer, log *slog.Logger) error {
+	in := newIngest("iface:"+s.Iface, "iface", []string{s.Iface}, s.Config, st, log, s.LogEvery)
+	var records, malformed int64
+	eng := pcap.NewEngine(CaptureConfig(s.Config), func(e event.Event) error { return in.observe(e) })
+	lastCommit, lastExpire := time.Now(), time.Time{}
+	var committedRecords, committedMalformed int64
+	commit := func() error {
+		err := in.commit(ctx, records-committedRecords, malformed-committedMalformed, nil)
+		committedRecords, committedMalformed, lastCommit = records, malformed, time.Now()
+		return err
+	}
+	for ctx.Err() == nil {
+		data, ci, err := tp.ReadPacketData()
+		now := time.Now()
+		switch {
+		case err == nil:
+			records++
+			if perr := eng.Packet(ci.Timestamp, layers.LinkTypeEthernet, data); perr != nil {
+				if !errors.Is(perr, pcap.ErrMalformed) {
+					return perr
+				}
+				malformed++
+			}
+			now = ci.Timestamp
+		case errors.Is(err, afpacket.ErrTimeout):
+			// idle: time still passes, so flows still expire
+		default:
+			return fmt.Errorf("capture on %s: %w", s.Iface, err)
+		}
+		if now.Sub(lastExpire) >= time.Second {
+			eng.Expire(now)
+			lastExpire = now
+		}
+		if time.Since(lastCommit) >= s.Poll {
+			if err := commit(); err != nil {
+				return err
+			}
+		}
+	}
+	if err := eng.Flush(); err != nil {
+		return err
+	}
+	if err := commit(); err != nil {
+		return err
+	}
+	in.logProgress()
+	return ctx.Err()
+}
