@@ -181,6 +181,9 @@ func (d *decoder) decode(ts time.Time, lt layers.LinkType, data []byte, p *packe
 		}
 	}
 	if !haveIP {
+		if inner, ok := d.pppoe(); ok {
+			return d.decodeInner(p, inner)
+		}
 		return errSkip
 	}
 	if !haveL4 && p.src.Is6() {
@@ -199,6 +202,51 @@ func (d *decoder) decode(ts time.Time, lt layers.LinkType, data []byte, p *packe
 		return errSkip
 	}
 	return nil
+}
+
+// pppoe returns the IP packet inside a PPPoE session frame, which
+// gopacket's parser does not decode.
+func (d *decoder) pppoe() ([]byte, bool) {
+	var et layers.EthernetType
+	var b []byte
+	if n := len(d.decoded); n > 0 {
+		switch d.decoded[n-1] {
+		case layers.LayerTypeEthernet:
+			et, b = d.eth.EthernetType, d.eth.Payload
+		case layers.LayerTypeDot1Q:
+			et, b = d.dot1q.Type, d.dot1q.Payload
+		}
+	}
+	if et != layers.EthernetTypePPPoESession || len(b) < 8 {
+		return nil, false
+	}
+	switch binary.BigEndian.Uint16(b[6:8]) {
+	case 0x0021, 0x0057: // PPP IPv4, IPv6
+		return b[8:], true
+	}
+	return nil, false
+}
+
+// decodeInner decodes an IP packet found inside an encapsulation,
+// keeping the link-layer fields already in p.
+func (d *decoder) decodeInner(p *packet, b []byte) error {
+	first := layers.LayerTypeIPv4
+	if len(b) > 0 && b[0]>>4 == 6 {
+		first = layers.LayerTypeIPv6
+	}
+	link := *p
+	if err := d.decode(p.ts, linkRaw(first), b, p); err != nil {
+		return err
+	}
+	p.srcMAC, p.dstMAC, p.hasMAC, p.vlan = link.srcMAC, link.dstMAC, link.hasMAC, link.vlan
+	return nil
+}
+
+func linkRaw(first gopacket.LayerType) layers.LinkType {
+	if first == layers.LayerTypeIPv6 {
+		return layers.LinkTypeIPv6
+	}
+	return layers.LinkTypeIPv4
 }
 
 // ipv6Ext walks IPv6 extension headers (which gopacket's parser does not

@@ -106,6 +106,12 @@ func (en *Engine) handle(p *packet) {
 	sp, dp, reply := keyPorts(p)
 	key := makeKey(p.proto, p.src, sp, p.dst, dp)
 	f := en.flows[key]
+	if f != nil && en.stale(f, p.ts) {
+		// Its timeout passed before this packet: it ended, and this
+		// packet starts a new flow, whenever Expire was last called.
+		en.finish(f)
+		f = nil
+	}
 	if f == nil {
 		f = en.newFlow(key, p, sp, dp, reply)
 	}
@@ -137,6 +143,7 @@ func (en *Engine) handle(p *packet) {
 		}
 	case ipUDP:
 		d.bytes += int64(len(p.payload))
+		f.once(dir, histD, 'D')
 		en.moveList(f, listUDP)
 		if likelyServer(en.dnsPort, p.sport) || likelyServer(en.dnsPort, p.dport) {
 			en.dnsMessage(f, p, event.ProtoUDP, p.payload)
@@ -258,6 +265,20 @@ func (en *Engine) deadline(f *flow) time.Time {
 		return f.last.Add(en.cfg.ICMPTimeout)
 	}
 	return f.last.Add(en.cfg.TCPTimeout)
+}
+
+// stale reports whether f has ended by event time now.
+func (en *Engine) stale(f *flow, now time.Time) bool {
+	if now.Before(en.deadline(f)) {
+		return false
+	}
+	if f.list == listAttempt {
+		o, r := f.tcp.ep[0].state, f.tcp.ep[1].state
+		if !((o == tcpSynSent || o == tcpSynAckSent) && r == tcpInactive) {
+			return !now.Before(f.last.Add(en.cfg.TCPTimeout))
+		}
+	}
+	return true
 }
 
 // Expire ends the flows whose timeout has passed at event time now. A
