@@ -8,13 +8,13 @@ import (
 
 // rec is the record being built: one typed event, and its Meta.
 type rec struct {
-	meta *event.Meta
-	c    *event.Conn
-	h    *event.HTTP
-	t    *event.TLS
-	x    *event.X509
-	d    *event.DNS
-	dh   *event.DHCP
+	meta  *event.Meta
+	c     *event.Conn
+	h     *event.HTTP
+	t     *event.TLS
+	x     *event.X509
+	d     *event.DNS
+	dh    *event.DHCP
 	fuid  string   // x509: id
 	fuids []string // ssl: cert_chain_fuids and client_cert_chain_fuids
 }
