@@ -500,4 +500,3 @@ func (f *Follower) checkpoint() ([]byte, error) {
 
 // Close releases the follower. It holds no open files between polls.
 func (f *Follower) Close() error { return nil }
-
