@@ -1,14 +1,13 @@
 package pcap
 
 import (
-	"fmt"
+	"errors"
 	"net/netip"
 	"strconv"
 	"strings"
 	"time"
 
-	"github.com/gopacket/gopacket"
-	"github.com/gopacket/gopacket/layers"
+	"golang.org/x/net/dns/dnsmessage"
 
 	"github.com/vigil-ndr/vigil/internal/event"
 	"github.com/vigil-ndr/vigil/internal/sensor/stream"
@@ -20,7 +19,6 @@ const maxPendingDNS = 64
 
 // dnsFlow holds a flow's queries that still wait for their response.
 type dnsFlow struct {
-	msg     layers.DNS
 	pending []*event.DNS
 }
 
@@ -36,65 +34,80 @@ func (en *Engine) dnsMessage(f *flow, p *packet, proto event.Proto, b []byte) {
 		f.dns = &dnsFlow{}
 		f.addService("dns")
 	}
-	m := &f.dns.msg
-	if err := m.DecodeFromBytes(b, gopacket.NilDecodeFeedback); err != nil {
+	var pr dnsmessage.Parser
+	h, err := pr.Start(b)
+	if err != nil {
 		return // Zeek logs a weird; the conn still counts
 	}
-	if !m.QR {
-		q := &event.DNS{
-			Meta:    event.Meta{TS: p.ts, UID: f.uid, ID: f.id},
-			Proto:   proto,
-			TransID: m.ID,
-			RD:      m.RD,
+	q, qerr := pr.Question()
+	if !h.Response {
+		d := &event.DNS{Meta: event.Meta{TS: p.ts, UID: f.uid, ID: f.id}, Proto: proto, TransID: h.ID, RD: h.RecursionDesired}
+		if qerr == nil {
+			setQuestion(d, &q)
 		}
-		setQuestion(q, m)
 		if len(f.dns.pending) >= maxPendingDNS {
 			en.emitEvent(f.dns.pending[0])
 			f.dns.pending = f.dns.pending[1:]
 		}
-		f.dns.pending = append(f.dns.pending, q)
+		f.dns.pending = append(f.dns.pending, d)
 		return
 	}
 	var d *event.DNS
-	for i, q := range f.dns.pending {
-		if q.TransID == m.ID {
-			d = q
+	for i, pq := range f.dns.pending {
+		if pq.TransID == h.ID {
+			d = pq
 			f.dns.pending = append(f.dns.pending[:i], f.dns.pending[i+1:]...)
 			break
 		}
 	}
 	if d == nil {
-		d = &event.DNS{Meta: event.Meta{TS: p.ts, UID: f.uid, ID: f.id}, Proto: proto, TransID: m.ID, RD: m.RD}
-		setQuestion(d, m)
+		d = &event.DNS{Meta: event.Meta{TS: p.ts, UID: f.uid, ID: f.id}, Proto: proto, TransID: h.ID, RD: h.RecursionDesired}
+		if qerr == nil {
+			setQuestion(d, &q)
+		}
 	} else {
 		d.RTT = p.ts.Sub(d.TS)
 	}
 	d.HasReply = true
-	d.RCode = uint16(m.ResponseCode)
+	d.RCode = uint16(h.RCode)
 	d.RCodeName = rcodeName(d.RCode)
-	d.AA, d.TC, d.RA = m.AA, m.TC, m.RA
-	for i := range m.Answers {
-		rr := &m.Answers[i]
-		if s, ok := answerText(rr); ok {
-			d.Answers = append(d.Answers, s)
-			d.TTLs = append(d.TTLs, time.Duration(rr.TTL)*time.Second)
+	d.AA, d.TC, d.RA = h.Authoritative, h.Truncated, h.RecursionAvailable
+	nAns := 0
+	if qerr == nil || errors.Is(qerr, dnsmessage.ErrSectionDone) {
+		if err := pr.SkipAllQuestions(); err == nil {
+			for {
+				ah, err := pr.AnswerHeader()
+				if err != nil {
+					break
+				}
+				nAns++
+				if s, ok := answerText(&pr, ah); ok {
+					d.Answers = append(d.Answers, s)
+					d.TTLs = append(d.TTLs, time.Duration(ah.TTL)*time.Second)
+				}
+			}
 		}
 	}
 	// Zeek marks replies that refuse to answer (rcode other than NOERROR
 	// and NXDOMAIN, with no answers) as rejected.
-	d.Rejected = d.RCode != 0 && d.RCode != 3 && len(m.Answers) == 0
+	d.Rejected = d.RCode != 0 && d.RCode != 3 && nAns == 0
 	en.emitEvent(d)
 }
 
-func setQuestion(d *event.DNS, m *layers.DNS) {
-	if len(m.Questions) == 0 {
-		return
-	}
-	q := &m.Questions[0]
-	d.Query = string(q.Name)
+func setQuestion(d *event.DNS, q *dnsmessage.Question) {
+	d.Query = nameText(q.Name)
 	d.QClass = uint16(q.Class)
 	d.QType = uint16(q.Type)
 	d.QTypeName = qtypeName(d.QType)
+}
+
+// nameText writes a name as Zeek does: without the root's trailing dot.
+func nameText(n dnsmessage.Name) string {
+	b := n.Data[:n.Length]
+	if len(b) > 1 && b[len(b)-1] == '.' {
+		b = b[:len(b)-1]
+	}
+	return string(b)
 }
 
 // dnsFlush emits the flow's queries that never got a response.
@@ -105,38 +118,64 @@ func (en *Engine) dnsFlush(f *flow) {
 	f.dns.pending = nil
 }
 
-// answerText writes an answer's data as Zeek's dns.log does.
-func answerText(rr *layers.DNSResourceRecord) (string, bool) {
-	switch rr.Type {
-	case layers.DNSTypeA, layers.DNSTypeAAAA:
-		if a, ok := netip.AddrFromSlice(rr.IP); ok {
-			return a.Unmap().String(), true
+// answerText reads the answer whose header was just parsed and writes its
+// data as Zeek's dns.log does.
+func answerText(pr *dnsmessage.Parser, h dnsmessage.ResourceHeader) (string, bool) {
+	switch h.Type {
+	case dnsmessage.TypeA:
+		if r, err := pr.AResource(); err == nil {
+			return netip.AddrFrom4(r.A).String(), true
 		}
-	case layers.DNSTypeCNAME:
-		return string(rr.CNAME), true
-	case layers.DNSTypeNS:
-		return string(rr.NS), true
-	case layers.DNSTypePTR:
-		return string(rr.PTR), true
-	case layers.DNSTypeMX:
-		return string(rr.MX.Name), true
-	case layers.DNSTypeSRV:
-		return string(rr.SRV.Name), true
-	case layers.DNSTypeSOA:
-		return string(rr.SOA.MName), true
-	case layers.DNSTypeTXT, 99: // 99 is SPF
-		var sb strings.Builder
-		for i, t := range rr.TXTs {
-			if i > 0 {
+	case dnsmessage.TypeAAAA:
+		if r, err := pr.AAAAResource(); err == nil {
+			return netip.AddrFrom16(r.AAAA).String(), true
+		}
+	case dnsmessage.TypeCNAME:
+		if r, err := pr.CNAMEResource(); err == nil {
+			return nameText(r.CNAME), true
+		}
+	case dnsmessage.TypeNS:
+		if r, err := pr.NSResource(); err == nil {
+			return nameText(r.NS), true
+		}
+	case dnsmessage.TypePTR:
+		if r, err := pr.PTRResource(); err == nil {
+			return nameText(r.PTR), true
+		}
+	case dnsmessage.TypeMX:
+		if r, err := pr.MXResource(); err == nil {
+			return nameText(r.MX), true
+		}
+	case dnsmessage.TypeSRV:
+		if r, err := pr.SRVResource(); err == nil {
+			return nameText(r.Target), true
+		}
+	case dnsmessage.TypeSOA:
+		if r, err := pr.SOAResource(); err == nil {
+			return nameText(r.NS), true
+		}
+	case dnsmessage.TypeTXT:
+		if r, err := pr.TXTResource(); err == nil {
+			var sb strings.Builder
+			for i, t := range r.TXT {
+				if i > 0 {
+					sb.WriteByte(' ')
+				}
+				sb.WriteString("TXT ")
+				sb.WriteString(strconv.Itoa(len(t)))
 				sb.WriteByte(' ')
+				sb.WriteString(t)
 			}
-			fmt.Fprintf(&sb, "TXT %d %s", len(t), t)
+			return sb.String(), true
 		}
-		return sb.String(), true
-	case layers.DNSTypeOPT:
+	case dnsmessage.TypeOPT:
+		_ = pr.SkipAnswer()
 		return "", false
+	default:
+		_ = pr.SkipAnswer()
+		return "<unknown type=" + strconv.Itoa(int(h.Type)) + ">", true
 	}
-	return "<unknown type=" + strconv.Itoa(int(rr.Type)) + ">", true
+	return "", false
 }
 
 var qtypeNames = map[uint16]string{

@@ -41,8 +41,8 @@ func genPcap(t testing.TB, fn func(w *pcapgen.Writer)) string {
 
 // recorder is a stream.Analyzer that keeps what it is fed.
 type recorder struct {
-	data [2][]byte
-	gaps [2]int
+	data   [2][]byte
+	gaps   [2]int
 	closed int
 }
 

@@ -106,7 +106,12 @@ func (en *Engine) readFile(ctx context.Context, path string, opt *sensor.Options
 		return fmt.Errorf("open %s: %w", path, err)
 	}
 	defer f.Close()
-	br := bufio.NewReaderSize(&countingReader{r: f, p: opt.Progress}, 1<<20)
+	return en.readStream(ctx, path, f, opt)
+}
+
+// readStream reads one capture from r; name is used in problems.
+func (en *Engine) readStream(ctx context.Context, path string, r io.Reader, opt *sensor.Options) error {
+	br := bufio.NewReaderSize(&countingReader{r: r, p: opt.Progress}, 1<<20)
 	magic, err := br.Peek(4)
 	if err != nil {
 		return fmt.Errorf("%s: %w", path, sensor.ErrNotInput)
