@@ -223,7 +223,7 @@ func (s *Store) ListDevices(ctx context.Context) ([]store.Device, error) {
 		return nil, fmt.Errorf("list devices in %s: %w", s.file, err)
 	}
 	defer rows.Close()
-	var out []store.Device
+	out := []store.Device{}
 	for rows.Next() {
 		d, err := scanDevice(rows)
 		if err != nil {
@@ -374,7 +374,7 @@ func readIngest(ctx context.Context, tx *sql.Tx) ([]store.IngestStats, error) {
 	if err != nil {
 		return nil, err
 	}
-	var out []store.IngestStats
+	out := []store.IngestStats{}
 	idx := map[string]int{}
 	for rows.Next() {
 		var (
