@@ -41,9 +41,7 @@ type Parser struct {
 	present fieldSet // fields the current record's source has (columns or keys)
 	dirty   bool
 
-	split   [][]byte
 	scratch []byte
-	rec     rec
 	in      interner
 
 	// Per-record side results that the event types have no place for.
@@ -184,34 +182,45 @@ func (p *Parser) tsvLine(line []byte) (event.Event, error) {
 	if p.typ == logOther {
 		return nil, nil
 	}
-	// Split first so that a line with the wrong number of fields is
-	// rejected whole: its values would land in the wrong fields.
-	// A plain loop beats bytes.IndexByte on fields this short.
-	f := p.split[:0]
-	sep, start := p.sep, 0
-	for i := 0; i < len(line); i++ {
-		if line[i] == sep {
-			f = append(f, line[start:i:i])
-			start = i + 1
-		}
-	}
-	f = append(f, line[start:])
-	p.split = f
-	if len(f) != len(p.cols) {
-		return nil, fmt.Errorf("%d fields, the #fields header has %d", len(f), len(p.cols))
-	}
-	r := p.begin()
+	// Fields are parsed as they are found; a line with the wrong number of
+	// fields is rejected whole at the end (its values would be in the
+	// wrong fields).
+	var r rec
+	p.begin(&r)
 	unset := p.unset
-	for i, raw := range f {
-		id := int(p.cols[i])
-		if id == fNone || len(raw) == len(unset) && string(raw) == string(unset) {
-			continue
+	sep := p.sep
+	ncols := len(p.cols)
+	i := 0
+	var ferr error
+	ferrID := 0
+	var ferrRaw []byte
+	for {
+		j := indexSep(line, sep)
+		raw := line
+		if j >= 0 {
+			raw = line[:j]
 		}
-		if err := p.set(r, id, value{raw: raw}); err != nil {
-			return nil, p.fieldErr(id, raw, err)
+		if i < ncols && ferr == nil {
+			id := int(p.cols[i])
+			if id != fNone && !(len(raw) == len(unset) && string(raw) == string(unset)) {
+				if err := p.set(&r, id, &value{raw: raw}); err != nil {
+					ferr, ferrID, ferrRaw = err, id, raw
+				}
+			}
 		}
+		i++
+		if j < 0 {
+			break
+		}
+		line = line[j+1:]
 	}
-	return p.finish(r), nil
+	if i != ncols {
+		return nil, fmt.Errorf("%d fields, the #fields header has %d", i, ncols)
+	}
+	if ferr != nil {
+		return nil, p.fieldErr(ferrID, ferrRaw, ferr)
+	}
+	return p.finish(&r), nil
 }
 
 func (p *Parser) fieldErr(id int, raw []byte, err error) error {
@@ -279,7 +288,8 @@ func (p *Parser) jsonLine(line []byte) (event.Event, error) {
 			p.present.add(id)
 		}
 	}
-	r := p.begin()
+	var r rec
+	p.begin(&r)
 	for _, k := range keys {
 		id := fieldID(typ, k)
 		if id == fNone || id == fPath {
@@ -289,12 +299,12 @@ func (p *Parser) jsonLine(line []byte) (event.Event, error) {
 		if !ok {
 			continue // null: unset
 		}
-		if err := p.set(r, id, v); err != nil {
+		if err := p.set(&r, id, &v); err != nil {
 			return nil, fmt.Errorf("field %s: %w in %q", k, err, truncate(v.raw))
 		}
 	}
 	p.dirty = true // the TSV columns' presence set was overwritten
-	return p.finish(r), nil
+	return p.finish(&r), nil
 }
 
 func truncate(b []byte) []byte {

@@ -288,3 +288,15 @@ func TestParseDecimal(t *testing.T) {
 		})
 	}
 }
+
+func TestIndexSep(t *testing.T) {
+	g := newGen(3)
+	for i := 0; i < 20000; i++ {
+		b := make([]byte, g.r.IntN(40))
+		for j := range b {
+			b[j] = byte(g.r.IntN(4)) + '\t' - 1 // lots of tabs and their neighbours
+		}
+		require.Equal(t, bytes.IndexByte(b, '\t'), indexSep(b, '\t'), "%q", b)
+		require.Equal(t, bytes.IndexByte(b, 0xff), indexSep(b, 0xff), "%q", b)
+	}
+}

@@ -19,9 +19,7 @@ type rec struct {
 	fuids []string // ssl: cert_chain_fuids and client_cert_chain_fuids
 }
 
-func (p *Parser) begin() *rec {
-	r := &p.rec
-	*r = rec{}
+func (p *Parser) begin(r *rec) {
 	switch p.typ {
 	case logConn:
 		r.c = &event.Conn{}
@@ -43,10 +41,9 @@ func (p *Parser) begin() *rec {
 		r.meta = &r.dh.Meta
 	}
 	p.leafKey, p.validation, p.origMime, p.respMime, p.certKey = "", "", "", "", ""
-	return r
 }
 
-func (p *Parser) set(r *rec, id int, v value) error {
+func (p *Parser) set(r *rec, id int, v *value) error {
 	var err error
 	m := r.meta
 	switch id {
@@ -54,7 +51,7 @@ func (p *Parser) set(r *rec, id int, v value) error {
 		m.TS, err = parseTime(v.raw)
 		return err
 	case fUID:
-		m.UID = p.str(v)
+		m.UID = p.str(*v)
 		return nil
 	case fOrigH:
 		m.ID.OrigH, err = parseAddr(v.raw)
@@ -96,13 +93,13 @@ func count(b []byte) (int64, error) {
 	return int64(n), err
 }
 
-func (p *Parser) setConn(c *event.Conn, id int, v value) error {
+func (p *Parser) setConn(c *event.Conn, id int, v *value) error {
 	var err error
 	switch id {
 	case fProto:
 		c.Proto = event.ParseProto(string(v.raw))
 	case fService:
-		c.Service = p.istr(v)
+		c.Service = p.istr(*v)
 	case fDuration:
 		c.Duration, err = parseInterval(v.raw)
 	case fOrigBytes:
@@ -110,11 +107,11 @@ func (p *Parser) setConn(c *event.Conn, id int, v value) error {
 	case fRespBytes:
 		c.RespBytes, err = count(v.raw)
 	case fConnState:
-		c.ConnState = event.ConnState(p.istr(v))
+		c.ConnState = connState(p, v)
 	case fMissedBytes:
 		c.MissedBytes, err = count(v.raw)
 	case fHistory:
-		c.History = p.istr(v)
+		c.History = p.istr(*v)
 	case fOrigPkts:
 		c.OrigPkts, err = count(v.raw)
 	case fOrigIPBytes:
@@ -124,9 +121,9 @@ func (p *Parser) setConn(c *event.Conn, id int, v value) error {
 	case fRespIPBytes:
 		c.RespIPBytes, err = count(v.raw)
 	case fOrigL2:
-		c.OrigL2Addr = p.istr(v)
+		c.OrigL2Addr = p.istr(*v)
 	case fRespL2:
-		c.RespL2Addr = p.istr(v)
+		c.RespL2Addr = p.istr(*v)
 	case fVLAN:
 		var n uint64
 		n, err = parseUint(v.raw, 65535)
@@ -135,7 +132,7 @@ func (p *Parser) setConn(c *event.Conn, id int, v value) error {
 	return err
 }
 
-func (p *Parser) setHTTP(h *event.HTTP, id int, v value) error {
+func (p *Parser) setHTTP(h *event.HTTP, id int, v *value) error {
 	var err error
 	switch id {
 	case fTransDepth:
@@ -143,19 +140,19 @@ func (p *Parser) setHTTP(h *event.HTTP, id int, v value) error {
 		n, err = parseUint(v.raw, 1<<31-1)
 		h.TransDepth = int(n)
 	case fMethod:
-		h.Method = p.istr(v)
+		h.Method = p.istr(*v)
 	case fHost:
-		h.Host = p.istr(v)
+		h.Host = p.istr(*v)
 	case fURI:
-		h.URI = p.str(v)
+		h.URI = p.str(*v)
 	case fReferrer:
-		h.Referrer = p.istr(v)
+		h.Referrer = p.istr(*v)
 	case fVersion:
-		h.Version = p.istr(v)
+		h.Version = p.istr(*v)
 	case fUserAgent:
-		h.UserAgent = p.istr(v)
+		h.UserAgent = p.istr(*v)
 	case fOrigin:
-		h.Origin = p.istr(v)
+		h.Origin = p.istr(*v)
 	case fReqBodyLen:
 		h.RequestBodyLen, err = count(v.raw)
 	case fRespBodyLen:
@@ -165,73 +162,73 @@ func (p *Parser) setHTTP(h *event.HTTP, id int, v value) error {
 		n, err = parseUint(v.raw, 1<<31-1)
 		h.StatusCode = int(n)
 	case fStatusMsg:
-		h.StatusMsg = p.istr(v)
+		h.StatusMsg = p.istr(*v)
 	case fOrigMime:
-		p.origMime = p.first(v)
+		p.origMime = p.first(*v)
 	case fRespMime:
-		p.respMime = p.first(v)
+		p.respMime = p.first(*v)
 	case fReqCT:
-		h.ReqContentType = p.istr(v)
+		h.ReqContentType = p.istr(*v)
 	case fRespCT:
-		h.RespContentType = p.istr(v)
+		h.RespContentType = p.istr(*v)
 	case fProxied:
-		h.Proxied = p.strs(v)
+		h.Proxied = p.strs(*v)
 	}
 	return err
 }
 
-func (p *Parser) setTLS(r *rec, id int, v value) error {
+func (p *Parser) setTLS(r *rec, id int, v *value) error {
 	t := r.t
 	var err error
 	switch id {
 	case fVersion:
-		t.Version = p.istr(v)
+		t.Version = p.istr(*v)
 	case fCipher:
-		t.Cipher = p.istr(v)
+		t.Cipher = p.istr(*v)
 	case fCurve:
-		t.Curve = p.istr(v)
+		t.Curve = p.istr(*v)
 	case fServerName:
-		t.ServerName = p.istr(v)
+		t.ServerName = p.istr(*v)
 	case fResumed:
 		t.Resumed, err = parseBool(v.raw)
 	case fEstablished:
 		t.Established, err = parseBool(v.raw)
 	case fNextProto:
-		t.NextProtocol = p.istr(v)
+		t.NextProtocol = p.istr(*v)
 	case fCertFps:
-		t.CertChainFps = p.strs(v)
+		t.CertChainFps = p.strs(*v)
 	case fClientCertFps:
-		t.ClientCertChainFps = p.strs(v)
+		t.ClientCertChainFps = p.strs(*v)
 	case fCertFuids:
-		l := p.strs(v)
+		l := p.strs(*v)
 		if len(l) > 0 {
 			r.fuid = l[0]
 		}
 		r.fuids = append(r.fuids, l...)
 	case fClientCertFuids:
-		r.fuids = append(r.fuids, p.strs(v)...)
+		r.fuids = append(r.fuids, p.strs(*v)...)
 	case fSubject:
-		t.Subject = p.str(v)
+		t.Subject = p.str(*v)
 	case fIssuer:
-		t.Issuer = p.str(v)
+		t.Issuer = p.str(*v)
 	case fJA3:
-		t.JA3 = p.istr(v)
+		t.JA3 = p.istr(*v)
 	case fJA3S:
-		t.JA3S = p.istr(v)
+		t.JA3S = p.istr(*v)
 	case fJA4:
-		t.JA4 = p.istr(v)
+		t.JA4 = p.istr(*v)
 	case fSNIMatches:
 		var b bool
 		b, err = parseBool(v.raw)
 		t.SNIMatchesCert = &b
 	case fValidation:
-		p.validation = p.istr(v)
+		p.validation = p.istr(*v)
 	case fSelfSigned:
 		t.SelfSigned, err = parseBool(v.raw)
 	case fCertsEnc:
 		t.CertsEncrypted, err = parseBool(v.raw)
 	case fALPN:
-		t.ALPN = p.strs(v)
+		t.ALPN = p.strs(*v)
 	case fNotBefore:
 		t.NotBefore, err = parseTime(v.raw)
 	case fNotAfter:
@@ -240,42 +237,42 @@ func (p *Parser) setTLS(r *rec, id int, v value) error {
 	return err
 }
 
-func (p *Parser) setX509(r *rec, id int, v value) error {
+func (p *Parser) setX509(r *rec, id int, v *value) error {
 	x := r.x
 	var err error
 	switch id {
 	case fFingerprint:
-		x.Fingerprint = p.str(v)
+		x.Fingerprint = p.str(*v)
 	case fFUID:
-		r.fuid = p.str(v)
+		r.fuid = p.str(*v)
 	case fCertVersion:
 		var n uint64
 		n, err = parseUint(v.raw, 1<<31-1)
 		x.Version = int(n)
 	case fSerial:
-		x.Serial = p.str(v)
+		x.Serial = p.str(*v)
 	case fCertSubject:
-		x.Subject = p.str(v)
+		x.Subject = p.str(*v)
 	case fCertIssuer:
-		x.Issuer = p.istr(v)
+		x.Issuer = p.istr(*v)
 	case fCertNotBefore:
 		x.NotBefore, err = parseTime(v.raw)
 	case fCertNotAfter:
 		x.NotAfter, err = parseTime(v.raw)
 	case fKeyAlg:
-		x.KeyAlg = p.istr(v)
+		x.KeyAlg = p.istr(*v)
 	case fSigAlg:
-		x.SigAlg = p.istr(v)
+		x.SigAlg = p.istr(*v)
 	case fKeyType:
-		x.KeyType = p.istr(v)
+		x.KeyType = p.istr(*v)
 	case fKeyLength:
 		var n uint64
 		n, err = parseUint(v.raw, 1<<31-1)
 		x.KeyLength = int(n)
 	case fSANDNS:
-		x.SANDNS = p.strs(v)
+		x.SANDNS = p.strs(*v)
 	case fSANIP:
-		x.SANIP = p.strs(v)
+		x.SANIP = p.strs(*v)
 	case fBasicCA:
 		x.BasicCA, err = parseBool(v.raw)
 	case fHostCert:
@@ -288,7 +285,7 @@ func (p *Parser) setX509(r *rec, id int, v value) error {
 	return err
 }
 
-func (p *Parser) setDNS(d *event.DNS, id int, v value) error {
+func (p *Parser) setDNS(d *event.DNS, id int, v *value) error {
 	var err error
 	var n uint64
 	switch id {
@@ -300,7 +297,7 @@ func (p *Parser) setDNS(d *event.DNS, id int, v value) error {
 	case fRTT:
 		d.RTT, err = parseInterval(v.raw)
 	case fQuery:
-		d.Query = p.str(v)
+		d.Query = p.str(*v)
 	case fQClass:
 		n, err = parseUint(v.raw, 65535)
 		d.QClass = uint16(n)
@@ -308,13 +305,13 @@ func (p *Parser) setDNS(d *event.DNS, id int, v value) error {
 		n, err = parseUint(v.raw, 65535)
 		d.QType = uint16(n)
 	case fQTypeName:
-		d.QTypeName = p.istr(v)
+		d.QTypeName = p.istr(*v)
 	case fRCode:
 		n, err = parseUint(v.raw, 65535)
 		d.RCode = uint16(n)
 		d.HasReply = err == nil
 	case fRCodeName:
-		d.RCodeName = p.istr(v)
+		d.RCodeName = p.istr(*v)
 	case fAA:
 		d.AA, err = parseBool(v.raw)
 	case fTC:
@@ -324,9 +321,9 @@ func (p *Parser) setDNS(d *event.DNS, id int, v value) error {
 	case fRA:
 		d.RA, err = parseBool(v.raw)
 	case fAnswers:
-		d.Answers = p.strs(v)
+		d.Answers = p.strs(*v)
 	case fTTLs:
-		l := p.strs(v)
+		l := p.strs(*v)
 		if len(l) == 0 {
 			return nil
 		}
@@ -342,23 +339,23 @@ func (p *Parser) setDNS(d *event.DNS, id int, v value) error {
 	return err
 }
 
-func (p *Parser) setDHCP(d *event.DHCP, id int, v value) error {
+func (p *Parser) setDHCP(d *event.DHCP, id int, v *value) error {
 	var err error
 	switch id {
 	case fUIDs:
-		d.UIDs = p.strs(v)
+		d.UIDs = p.strs(*v)
 	case fClientAddr:
 		d.ClientAddr, err = parseAddr(v.raw)
 	case fServerAddr:
 		d.ServerAddr, err = parseAddr(v.raw)
 	case fMAC:
-		d.MAC = p.istr(v)
+		d.MAC = p.istr(*v)
 	case fHostName:
-		d.HostName = p.istr(v)
+		d.HostName = p.istr(*v)
 	case fClientFQDN:
-		d.ClientFQDN = p.istr(v)
+		d.ClientFQDN = p.istr(*v)
 	case fDomain:
-		d.Domain = p.istr(v)
+		d.Domain = p.istr(*v)
 	case fRequestedAddr:
 		d.RequestedAddr, err = parseAddr(v.raw)
 	case fAssignedAddr:
@@ -366,7 +363,7 @@ func (p *Parser) setDHCP(d *event.DHCP, id int, v value) error {
 	case fLeaseTime:
 		d.LeaseTime, err = parseInterval(v.raw)
 	case fMsgTypes:
-		d.MsgTypes = p.strs(v)
+		d.MsgTypes = p.strs(*v)
 	case fDuration:
 		d.Duration, err = parseInterval(v.raw)
 	}
@@ -463,4 +460,37 @@ func (p *Parser) completeTLS(t *event.TLS) {
 			t.SelfSigned = true
 		}
 	}
+}
+
+// connState returns Zeek's conn_state values without a lookup.
+func connState(p *Parser, v *value) event.ConnState {
+	switch string(v.raw) {
+	case "SF":
+		return event.StateSF
+	case "S0":
+		return event.StateS0
+	case "S1":
+		return event.StateS1
+	case "REJ":
+		return event.StateREJ
+	case "OTH":
+		return event.StateOTH
+	case "RSTO":
+		return event.StateRSTO
+	case "RSTR":
+		return event.StateRSTR
+	case "SH":
+		return event.StateSH
+	case "S2":
+		return event.StateS2
+	case "S3":
+		return event.StateS3
+	case "RSTOS0":
+		return event.StateRSTOS0
+	case "RSTRH":
+		return event.StateRSTRH
+	case "SHR":
+		return event.StateSHR
+	}
+	return event.ConnState(p.istr(*v))
 }
