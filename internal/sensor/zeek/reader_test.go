@@ -300,3 +300,22 @@ func TestIndexSep(t *testing.T) {
 		require.Equal(t, bytes.IndexByte(b, 0xff), indexSep(b, 0xff), "%q", b)
 	}
 }
+
+func TestJSONNonUTF8AndOldDHCP(t *testing.T) {
+	http := `{"_path":"http","ts":1.0,"uid":"C1","user_agent":"Evil\\xff\\xfeUA \\x41","resp_mime_types":["text/html"],"response_content_type":"application/json"}` + "\n"
+	dhcp := "#separator \\x09\n#set_separator\t,\n#empty_field\t(empty)\n#unset_field\t-\n#path\tdhcp\n" +
+		"#fields\tts\tuid\tid.orig_h\tid.orig_p\tid.resp_h\tid.resp_p\tmac\tassigned_ip\tlease_time\ttrans_id\n" +
+		"#types\ttime\tstring\taddr\tport\taddr\tport\tstring\taddr\tinterval\tcount\n" +
+		"2.0\tCd\t192.168.0.15\t68\t192.168.0.1\t67\tf4:8e:38:8b:b6:03\t192.168.0.15\t3600.000000\t39335247\n"
+	evs, probs, err := readAll(t, map[string][]byte{"http.json": []byte(http), "dhcp.log": []byte(dhcp)})
+	require.NoError(t, err)
+	require.Empty(t, probs)
+	require.Len(t, evs, 2)
+	h := evs[0].(*event.HTTP)
+	require.Equal(t, "Evil\xff\xfeUA \\x41", h.UserAgent, "Zeek's JSON escapes of non-UTF-8 bytes are undone, others kept")
+	require.Equal(t, "application/json", h.RespContentType, "Vigil's column wins over resp_mime_types")
+	d := evs[1].(*event.DHCP)
+	require.Equal(t, []string{"Cd"}, d.UIDs)
+	require.Equal(t, netip.MustParseAddr("192.168.0.15"), d.AssignedAddr)
+	require.Equal(t, time.Hour, d.LeaseTime)
+}
