@@ -82,10 +82,14 @@ func (en *Engine) pickAnalyzer(f *flow, first []byte, dir stream.Dir) stream.Ana
 
 // deliver hands a TCP payload at data offset off to the flow's reassembler.
 func (en *Engine) deliver(f *flow, dir stream.Dir, p *packet, off int64) {
-	h := &f.tcp.ep[dir].r
+	e := &f.tcp.ep[dir]
 	keep := f.wantBytes(en)
 	en.feed.set(f, dir, p.ts)
-	h.add(off, p.payload, keep, en.cfg.MaxBuffer, &en.feed)
+	missed := e.r.missed
+	e.r.add(off, p.payload, keep, en.cfg.MaxBuffer, &en.feed)
+	if e.r.missed > missed {
+		f.scaled(dir, 'G', &e.gaps, &e.gapsT)
+	}
 	if keep && !f.wantBytes(en) {
 		f.tcp.ep[0].r.drop()
 		f.tcp.ep[1].r.drop()
@@ -94,8 +98,11 @@ func (en *Engine) deliver(f *flow, dir stream.Dir, p *packet, off int64) {
 
 // skipTo declares a direction's bytes up to off lost.
 func (en *Engine) skipTo(f *flow, dir stream.Dir, off int64) {
+	e := &f.tcp.ep[dir]
 	en.feed.set(f, dir, f.last)
-	f.tcp.ep[dir].r.skipTo(off, f.wantBytes(en), &en.feed)
+	e.r.skipTo(off, f.wantBytes(en), &en.feed)
+	// Zeek's history letter for a content gap, counted on a log scale.
+	f.scaled(dir, 'G', &e.gaps, &e.gapsT)
 }
 
 // dnsTCP reads DNS messages over TCP: each is preceded by its 2-byte

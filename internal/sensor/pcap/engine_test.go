@@ -117,7 +117,7 @@ func TestTCPConnStates(t *testing.T) {
 			s.Handshake()
 			s.Send(true, payload(4000), pcapgen.Drop(1))
 			s.Close()
-		}, state: event.StateSF, history: "ShADaFf", origBytes: 4000, missed: 1460},
+		}, state: event.StateSF, history: "ShADaGFf", origBytes: 4000, missed: 1460},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

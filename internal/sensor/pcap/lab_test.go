@@ -46,8 +46,8 @@ func TestLabCapture(t *testing.T) {
 	require.Empty(t, probs)
 	var (
 		tcp, rej, posts, beacons, ntpPkts int64
-		dns, nx, tunnel, tunnelNX       int
-		exfil                           int64
+		dns, nx, tunnel, tunnelNX         int
+		exfil                             int64
 	)
 	for _, e := range evs {
 		switch v := e.(type) {

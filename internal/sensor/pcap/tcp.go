@@ -36,6 +36,7 @@ type tcpEnd struct {
 	lastRST     int64
 	rxmt, rxmtT uint32
 	zw, zwT     uint32
+	gaps, gapsT uint32
 	r           half
 }
 
