@@ -38,6 +38,7 @@ type entry struct {
 	dev      Device
 	nameRank int
 	active   bool // sent traffic or answered: a real device, not a scan target
+	changed  bool // touched since the last Changed call
 	dhcpMAC  bool
 	macs     map[string]struct{}
 }
@@ -80,6 +81,7 @@ func (inv *Inventory) get(a netip.Addr, ts time.Time) *entry {
 		e = &entry{dev: Device{IP: a, FirstSeen: ts, LastSeen: ts}}
 		inv.byIP[a] = e
 	}
+	e.changed = true
 	if ts.Before(e.dev.FirstSeen) {
 		e.dev.FirstSeen = ts
 	}
@@ -110,7 +112,7 @@ func (e *entry) name(n string, rank int) {
 	if n == "" || rank < e.nameRank {
 		return
 	}
-	e.dev.Hostname, e.nameRank = n, rank
+	e.dev.Hostname, e.nameRank, e.changed = n, rank, true
 }
 
 // Observe updates the inventory with one event.
@@ -222,11 +224,20 @@ func ptrAddr(q string) (netip.Addr, bool) {
 // Devices returns the devices seen, sorted by address. A MAC learned only
 // from link-layer addresses is given to a device when that MAC was seen for
 // no other internal address (a router's MAC fronts many).
-func (inv *Inventory) Devices() []Device {
+func (inv *Inventory) Devices() []Device { return inv.collect(false) }
+
+// Changed returns, like Devices, the devices touched since the last call
+// to Changed, so that a live server stores only what changed.
+func (inv *Inventory) Changed() []Device { return inv.collect(true) }
+
+func (inv *Inventory) collect(changedOnly bool) []Device {
 	out := make([]Device, 0, len(inv.byIP))
 	for _, e := range inv.byIP {
-		if !e.active {
+		if !e.active || (changedOnly && !e.changed) {
 			continue
+		}
+		if changedOnly {
+			e.changed = false
 		}
 		d := e.dev
 		if !e.dhcpMAC && len(e.macs) == 1 {
