@@ -1,7 +1,12 @@
 package zeek
 
 import (
+	"context"
+	"os"
+	"path/filepath"
+
 	"bytes"
+	"github.com/vigil-ndr/vigil/internal/sensor"
 	"testing"
 
 	"github.com/vigil-ndr/vigil/internal/event"
@@ -30,5 +35,26 @@ func BenchmarkConnTSV(b *testing.B) {
 		}
 	}
 	_ = sink
+	b.ReportMetric(float64(n)*float64(b.N)/b.Elapsed().Seconds(), "records/s")
+}
+
+// BenchmarkReadConnLog is the whole Read path on one conn.log file: file
+// I/O, line framing, parsing and the merge.
+func BenchmarkReadConnLog(b *testing.B) {
+	const n = 100000
+	data := connLog(n)
+	dir := b.TempDir()
+	if err := os.WriteFile(filepath.Join(dir, "conn.log"), data, 0o644); err != nil {
+		b.Fatal(err)
+	}
+	b.SetBytes(int64(len(data)))
+	b.ReportAllocs()
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		err := Read(context.Background(), []string{dir}, sensor.Options{}, func(event.Event) error { return nil })
+		if err != nil {
+			b.Fatal(err)
+		}
+	}
 	b.ReportMetric(float64(n)*float64(b.N)/b.Elapsed().Seconds(), "records/s")
 }
