@@ -5,10 +5,13 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"net"
 	"time"
 
 	"github.com/gopacket/gopacket/afpacket"
 	"github.com/gopacket/gopacket/layers"
+	"golang.org/x/net/bpf"
+	"golang.org/x/sys/unix"
 
 	"github.com/vigil-ndr/vigil/internal/event"
 	"github.com/vigil-ndr/vigil/internal/sensor/pcap"
@@ -29,8 +32,33 @@ func (s *Serve) serveIface(ctx context.Context, st store.Committer, log *slog.Lo
 		return fmt.Errorf("capture on %s (AF_PACKET needs root or CAP_NET_RAW): %w", s.Iface, err)
 	}
 	defer tp.Close()
+	if ifi, err := net.InterfaceByName(s.Iface); err == nil && ifi.Flags&net.FlagLoopback != 0 {
+		// On loopback the kernel hands a packet socket every packet twice,
+		// once leaving and once arriving; keep the arriving copy, as
+		// libpcap does.
+		if err := tp.SetBPF(dropOutgoing); err != nil {
+			return fmt.Errorf("capture on %s: set filter: %w", s.Iface, err)
+		}
+	}
 	log.Info("capturing", "iface", s.Iface)
 	return ingestLive(ctx, tp, s, st, log)
+}
+
+// dropOutgoing is a socket filter that drops packets the host sends
+// (packet type PACKET_OUTGOING) and accepts the rest whole.
+var dropOutgoing = mustAssemble(
+	bpf.LoadExtension{Num: bpf.ExtType},
+	bpf.JumpIf{Cond: bpf.JumpEqual, Val: unix.PACKET_OUTGOING, SkipTrue: 1},
+	bpf.RetConstant{Val: 1 << 18},
+	bpf.RetConstant{Val: 0},
+)
+
+func mustAssemble(insns ...bpf.Instruction) []bpf.RawInstruction {
+	raw, err := bpf.Assemble(insns)
+	if err != nil {
+		panic(err)
+	}
+	return raw
 }
 
 // ingestLive runs the flow engine over live packets until ctx ends,
