@@ -1,6 +1,7 @@
 package pcap
 
 import (
+	"bytes"
 	"sort"
 	"time"
 
@@ -107,9 +108,24 @@ func (f *defragger) dropOldest() {
 	var oldK fragKey
 	var old *fragDatagram
 	for k, dg := range f.m {
-		if old == nil || dg.first.Before(old.first) {
+		if old == nil || dg.first.Before(old.first) || (dg.first.Equal(old.first) && keyLess(k, oldK)) {
 			oldK, old = k, dg
 		}
 	}
 	delete(f.m, oldK)
+}
+
+// keyLess orders fragment keys, so that eviction does not depend on map
+// iteration order.
+func keyLess(a, b fragKey) bool {
+	if c := bytes.Compare(a.src[:], b.src[:]); c != 0 {
+		return c < 0
+	}
+	if c := bytes.Compare(a.dst[:], b.dst[:]); c != 0 {
+		return c < 0
+	}
+	if a.id != b.id {
+		return a.id < b.id
+	}
+	return a.proto < b.proto
 }
