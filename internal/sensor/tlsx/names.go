@@ -172,6 +172,6 @@ var curveNames = map[uint16]string{
 	512: "MLKEM512", 513: "MLKEM768", 514: "MLKEM1024",
 	4587: "SecP256r1MLKEM768", 4588: "X25519MLKEM768", 4589: "SecP384r1MLKEM1024",
 	4590: "curveSM2MLKEM768", 16696: "CECPQ2", 25497: "X25519Kyber768Draft00",
-	25498: "SecP256r1Kyber768Draft00",
+	25498:  "SecP256r1Kyber768Draft00",
 	0xff01: "arbitrary_explicit_prime_curves", 0xff02: "arbitrary_explicit_char2_curves",
 }
