@@ -2,6 +2,7 @@ package tlsx
 
 import (
 	"crypto/tls"
+	"fmt"
 	"strconv"
 	"strings"
 )
@@ -153,7 +154,7 @@ func CurveName(g uint16) string {
 		return n
 	}
 	if isGREASE(g) {
-		return "grease_0x" + strings.ToUpper(strconv.FormatUint(uint64(g), 16))
+		return fmt.Sprintf("grease_0x%04X", g)
 	}
 	return "unknown-" + strconv.Itoa(int(g))
 }
