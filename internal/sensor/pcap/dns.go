@@ -81,7 +81,11 @@ func (en *Engine) dnsMessage(f *flow, p *packet, proto event.Proto, b []byte) {
 					break
 				}
 				nAns++
-				if s, ok := answerText(&pr, ah); ok {
+				s, ok, err := answerText(&pr, ah)
+				if err != nil {
+					break // a damaged record: the parser cannot move past it
+				}
+				if ok {
 					d.Answers = append(d.Answers, s)
 					d.TTLs = append(d.TTLs, time.Duration(ah.TTL)*time.Second)
 				}
@@ -120,62 +124,76 @@ func (en *Engine) dnsFlush(f *flow) {
 
 // answerText reads the answer whose header was just parsed and writes its
 // data as Zeek's dns.log does.
-func answerText(pr *dnsmessage.Parser, h dnsmessage.ResourceHeader) (string, bool) {
+func answerText(pr *dnsmessage.Parser, h dnsmessage.ResourceHeader) (string, bool, error) {
 	switch h.Type {
 	case dnsmessage.TypeA:
-		if r, err := pr.AResource(); err == nil {
-			return netip.AddrFrom4(r.A).String(), true
+		r, err := pr.AResource()
+		if err != nil {
+			return "", false, err
 		}
+		return netip.AddrFrom4(r.A).String(), true, nil
 	case dnsmessage.TypeAAAA:
-		if r, err := pr.AAAAResource(); err == nil {
-			return netip.AddrFrom16(r.AAAA).String(), true
+		r, err := pr.AAAAResource()
+		if err != nil {
+			return "", false, err
 		}
+		return netip.AddrFrom16(r.AAAA).String(), true, nil
 	case dnsmessage.TypeCNAME:
-		if r, err := pr.CNAMEResource(); err == nil {
-			return nameText(r.CNAME), true
+		r, err := pr.CNAMEResource()
+		if err != nil {
+			return "", false, err
 		}
+		return nameText(r.CNAME), true, nil
 	case dnsmessage.TypeNS:
-		if r, err := pr.NSResource(); err == nil {
-			return nameText(r.NS), true
+		r, err := pr.NSResource()
+		if err != nil {
+			return "", false, err
 		}
+		return nameText(r.NS), true, nil
 	case dnsmessage.TypePTR:
-		if r, err := pr.PTRResource(); err == nil {
-			return nameText(r.PTR), true
+		r, err := pr.PTRResource()
+		if err != nil {
+			return "", false, err
 		}
+		return nameText(r.PTR), true, nil
 	case dnsmessage.TypeMX:
-		if r, err := pr.MXResource(); err == nil {
-			return nameText(r.MX), true
+		r, err := pr.MXResource()
+		if err != nil {
+			return "", false, err
 		}
+		return nameText(r.MX), true, nil
 	case dnsmessage.TypeSRV:
-		if r, err := pr.SRVResource(); err == nil {
-			return nameText(r.Target), true
+		r, err := pr.SRVResource()
+		if err != nil {
+			return "", false, err
 		}
+		return nameText(r.Target), true, nil
 	case dnsmessage.TypeSOA:
-		if r, err := pr.SOAResource(); err == nil {
-			return nameText(r.NS), true
+		r, err := pr.SOAResource()
+		if err != nil {
+			return "", false, err
 		}
+		return nameText(r.NS), true, nil
 	case dnsmessage.TypeTXT:
-		if r, err := pr.TXTResource(); err == nil {
-			var sb strings.Builder
-			for i, t := range r.TXT {
-				if i > 0 {
-					sb.WriteByte(' ')
-				}
-				sb.WriteString("TXT ")
-				sb.WriteString(strconv.Itoa(len(t)))
-				sb.WriteByte(' ')
-				sb.WriteString(t)
-			}
-			return sb.String(), true
+		r, err := pr.TXTResource()
+		if err != nil {
+			return "", false, err
 		}
+		var sb strings.Builder
+		for i, t := range r.TXT {
+			if i > 0 {
+				sb.WriteByte(' ')
+			}
+			sb.WriteString("TXT ")
+			sb.WriteString(strconv.Itoa(len(t)))
+			sb.WriteByte(' ')
+			sb.WriteString(t)
+		}
+		return sb.String(), true, nil
 	case dnsmessage.TypeOPT:
-		_ = pr.SkipAnswer()
-		return "", false
-	default:
-		_ = pr.SkipAnswer()
-		return "<unknown type=" + strconv.Itoa(int(h.Type)) + ">", true
+		return "", false, pr.SkipAnswer()
 	}
-	return "", false
+	return "<unknown type=" + strconv.Itoa(int(h.Type)) + ">", true, pr.SkipAnswer()
 }
 
 var qtypeNames = map[uint16]string{

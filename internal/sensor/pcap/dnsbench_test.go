@@ -59,7 +59,7 @@ func BenchmarkDNSDecode(b *testing.B) {
 				if err != nil {
 					break
 				}
-				_, _ = answerText(&p, h)
+				_, _, _ = answerText(&p, h)
 			}
 		}
 	})

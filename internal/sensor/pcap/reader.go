@@ -111,7 +111,7 @@ func (en *Engine) readFile(ctx context.Context, path string, opt *sensor.Options
 
 // readStream reads one capture from r; name is used in problems.
 func (en *Engine) readStream(ctx context.Context, path string, r io.Reader, opt *sensor.Options) error {
-	br := bufio.NewReaderSize(&countingReader{r: r, p: opt.Progress}, 1<<20)
+	br := bufio.NewReaderSize(&countingReader{r: r, p: opt.Progress}, 64<<10)
 	magic, err := br.Peek(4)
 	if err != nil {
 		return fmt.Errorf("%s: %w", path, sensor.ErrNotInput)
