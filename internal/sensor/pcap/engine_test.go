@@ -317,3 +317,62 @@ func TestDHCP(t *testing.T) {
 	require.NotEmpty(t, d.UIDs)
 	require.Equal(t, d.UIDs[0], d.UID)
 }
+
+func TestDNSOverTCP(t *testing.T) {
+	q := pcapgen.DNS{ID: 42, Name: "big.example.com", Type: dnsmessage.TypeTXT, Answers: []pcapgen.DNSAnswer{{Data: "v=spf1 -all"}}}
+	query, err := q.QueryBytes()
+	require.NoError(t, err)
+	resp, err := q.ResponseBytes()
+	require.NoError(t, err)
+	lp := func(b []byte) []byte { return append([]byte{byte(len(b) >> 8), byte(len(b))}, b...) }
+	p := genPcap(t, func(w *pcapgen.Writer) {
+		s := w.TCPSession(t0, client.At(41000), dnsSrv.At(53), pcapgen.SessionOptions{})
+		s.Handshake()
+		s.Send(true, lp(query))
+		s.Send(false, lp(resp))
+		s.Close()
+	})
+	evs, _ := readAll(t, DefaultConfig(), p)
+	var ds []*event.DNS
+	for _, e := range evs {
+		if d, ok := e.(*event.DNS); ok {
+			ds = append(ds, d)
+		}
+	}
+	require.Len(t, ds, 1)
+	require.Equal(t, event.ProtoTCP, ds[0].Proto)
+	require.Equal(t, []string{"TXT 11 v=spf1 -all"}, ds[0].Answers)
+	require.Equal(t, "dns", conns(evs)[0].Service)
+}
+
+// doneAfterFirst wants only the first payload it is fed.
+type doneAfterFirst struct {
+	recorder
+	feeds int
+}
+
+func (d *doneAfterFirst) Feed(dir stream.Dir, ts time.Time, b []byte) {
+	d.feeds++
+	d.recorder.Feed(dir, ts, b)
+}
+func (d *doneAfterFirst) Done() bool { return d.feeds > 0 }
+
+func TestAnalyzerDoneStopsFeeding(t *testing.T) {
+	p := genPcap(t, func(w *pcapgen.Writer) {
+		s := w.TCPSession(t0, client.At(40000), server.At(443), pcapgen.SessionOptions{})
+		s.Handshake()
+		s.Send(true, payload(5000))
+		s.Send(false, payload(5000))
+		s.Close()
+	})
+	a := &doneAfterFirst{}
+	cfg := DefaultConfig()
+	cfg.Analyzers = []AnalyzerFactory{func(stream.Conn, []byte, stream.Dir, func(event.Event)) stream.Analyzer { return a }}
+	evs, _ := readAll(t, cfg, p)
+	require.Equal(t, 1, a.feeds)
+	require.Equal(t, 1, a.closed)
+	c := conns(evs)[0]
+	require.Equal(t, int64(5000), c.OrigBytes)
+	require.Equal(t, int64(5000), c.RespBytes)
+	require.Zero(t, c.MissedBytes)
+}

@@ -1,15 +1,19 @@
 package pcap
 
 import (
+	"bytes"
 	"encoding/binary"
 	"net"
 	"testing"
+	"time"
 
 	"github.com/gopacket/gopacket"
 	"github.com/gopacket/gopacket/layers"
+	"github.com/gopacket/gopacket/pcapgo"
 	"github.com/stretchr/testify/require"
 
 	"github.com/vigil-ndr/vigil/internal/event"
+	"github.com/vigil-ndr/vigil/internal/testkit/pcapgen"
 )
 
 // udpIPv4 returns an IPv4 packet carrying a UDP datagram.
@@ -137,4 +141,42 @@ func TestLinkTypes(t *testing.T) {
 			require.Zero(t, en.Stats().Malformed)
 		})
 	}
+}
+
+// TestPcapngInterfaces reads a pcapng file whose two interfaces have
+// different link types, with one flow seen on both.
+func TestPcapngInterfaces(t *testing.T) {
+	var buf bytes.Buffer
+	eth := pcapgo.DefaultNgInterface
+	eth.LinkType = layers.LinkTypeEthernet
+	eth.TimestampResolution = 9 // nanoseconds
+	w, err := pcapgo.NewNgWriterInterface(&buf, eth, pcapgo.DefaultNgWriterOptions)
+	require.NoError(t, err)
+	raw := pcapgo.DefaultNgInterface
+	raw.LinkType = layers.LinkTypeRaw
+	raw.TimestampResolution = 9
+	id, err := w.AddInterface(raw)
+	require.NoError(t, err)
+	pkt := udpIPv4(t, 5000, 6000, payload(10))
+	first := t0.Add(123 * time.Nanosecond)
+	require.NoError(t, w.WritePacket(gopacket.CaptureInfo{Timestamp: first, CaptureLength: len(pkt) + 14, Length: len(pkt) + 14}, ether(0x0800, nil, pkt)))
+	require.NoError(t, w.WritePacket(gopacket.CaptureInfo{Timestamp: t0.Add(time.Second), CaptureLength: len(pkt), Length: len(pkt), InterfaceIndex: id}, pkt))
+	require.NoError(t, w.Flush())
+	evs, probs := readAll(t, DefaultConfig(), writeFile(t, buf.Bytes()))
+	require.Empty(t, probs)
+	cs := conns(evs)
+	require.Len(t, cs, 1)
+	require.Equal(t, int64(2), cs[0].OrigPkts)
+	require.True(t, cs[0].TS.Equal(first), "nanosecond timestamps are kept")
+}
+
+// TestNanosecondPcap reads a classic pcap with nanosecond timestamps.
+func TestNanosecondPcap(t *testing.T) {
+	var buf bytes.Buffer
+	w := pcapgen.New(&buf, pcapgen.Options{Nanosecond: true})
+	first := t0.Add(789 * time.Nanosecond)
+	w.UDP(first, client.At(1000), server.At(2000), payload(4))
+	require.NoError(t, w.Close())
+	evs, _ := readAll(t, DefaultConfig(), writeFile(t, buf.Bytes()))
+	require.True(t, conns(evs)[0].TS.Equal(first))
 }
