@@ -116,7 +116,9 @@ func (en *Engine) handle(p *packet) {
 		f = en.newFlow(key, p, sp, dp, reply)
 	}
 	dir := f.dir(p.src, sp)
-	if p.ts.After(f.last) {
+	// Zeek stops the clock once both TCP endpoints have closed, so a
+	// last ACK does not lengthen the connection.
+	if p.ts.After(f.last) && (f.tcp == nil || !f.tcp.ep[0].didClose || !f.tcp.ep[1].didClose) {
 		f.last = p.ts
 	}
 	d := &f.d[dir]

@@ -165,9 +165,6 @@ func (en *Engine) tcpPacket(f *flow, dir stream.Dir, p *packet) {
 	if fin {
 		e.fins++
 		e.finData = relSeq + int64(segLen) - 2 // data offset just past the data
-		if syn {
-			e.finData--
-		}
 	}
 
 	// Acknowledgements move the peer's acked edge.
