@@ -57,7 +57,7 @@ func (t *dhcpTracker) message(f *flow, p *packet) {
 	tx.last = p.ts
 	ev := tx.ev
 	ev.Duration = p.ts.Sub(ev.TS)
-	if !containsStr(ev.UIDs, f.uid) {
+	if len(ev.UIDs) < 16 && !containsStr(ev.UIDs, f.uid) {
 		ev.UIDs = append(ev.UIDs, f.uid)
 	}
 	if len(m.ClientHWAddr) == 6 {
@@ -92,7 +92,7 @@ func (t *dhcpTracker) message(f *flow, p *packet) {
 			}
 		}
 	}
-	if int(msgType) < len(dhcpTypeNames) && msgType != 0 {
+	if int(msgType) < len(dhcpTypeNames) && msgType != 0 && len(ev.MsgTypes) < 32 {
 		ev.MsgTypes = append(ev.MsgTypes, dhcpTypeNames[msgType])
 	}
 	if m.Operation == layers.DHCPOpRequest {

@@ -115,7 +115,14 @@ func (f *flow) once(dir stream.Dir, bit uint16, c byte) bool {
 	return false
 }
 
+// maxHistory caps a history string: repeated SYNs with new sequence
+// numbers would otherwise grow it without bound.
+const maxHistory = 256
+
 func (f *flow) addHist(dir stream.Dir, c byte) {
+	if len(f.hist) >= maxHistory {
+		return
+	}
 	if dir == stream.FromResp && c >= 'A' && c <= 'Z' {
 		c += 'a' - 'A'
 	}
