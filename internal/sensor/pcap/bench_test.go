@@ -14,6 +14,7 @@ import (
 
 	"github.com/vigil-ndr/vigil/internal/event"
 	"github.com/vigil-ndr/vigil/internal/sensor"
+	"github.com/vigil-ndr/vigil/internal/sensor/stream"
 	"github.com/vigil-ndr/vigil/internal/testkit"
 )
 
@@ -57,7 +58,7 @@ func BenchmarkEngine(b *testing.B) {
 		analyzers []AnalyzerFactory
 	}{
 		{name: "conn-only"},
-		{name: "reassembling", analyzers: []AnalyzerFactory{anyAnalyzer}},
+		{name: "reassembling", analyzers: []AnalyzerFactory{func(stream.Conn, []byte, stream.Dir, func(event.Event)) stream.Analyzer { return &counter{} }}},
 	} {
 		b.Run(bc.name, func(b *testing.B) {
 			fs, lt, total := loadFrames(b, testkit.SharedData(b, "lab", "dev-intrusion.pcap"))
