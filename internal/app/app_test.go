@@ -93,6 +93,8 @@ func TestAnalyzeBadInput(t *testing.T) {
 			wantCode: ExitFailure, wantErr: "--strict"},
 		{name: "garbage after a valid capture", a: Analyze{PCAPs: []string{garbage}},
 			wantOut: "3,542 packets", wantLog: garbage},
+		{name: "a directory without Zeek logs is not Zeek input", a: Analyze{Zeek: []string{dir}},
+			wantCode: ExitUsage, wantErr: "no Zeek logs found"},
 		{name: "both inputs at once", a: Analyze{PCAPs: []string{example}, Zeek: []string{dir}}, wantCode: ExitUsage, wantErr: "either"},
 	}
 	for _, tc := range tests {

@@ -2,6 +2,8 @@ package app
 
 import (
 	"context"
+	"fmt"
+	"strings"
 	"time"
 
 	"github.com/vigil-ndr/vigil/internal/config"
@@ -49,7 +51,16 @@ func readPCAP(ctx context.Context, paths []string, cfg config.Config, opt sensor
 	return pcap.ReadFiles(ctx, paths, CaptureConfig(cfg), opt, emit)
 }
 
-// readZeek reads Zeek log files and directories.
+// readZeek reads Zeek log files and directories. Input with no Zeek log
+// in it at all is not Zeek input (exit status 2), not an empty result.
 func readZeek(ctx context.Context, paths []string, opt sensor.Options, emit sensor.Emit) error {
-	return zeek.Read(ctx, paths, opt, emit)
+	st, err := zeek.ReadStats(ctx, paths, opt, emit)
+	if err != nil {
+		return err
+	}
+	if st.Files == 0 && len(st.OtherFiles) == 0 {
+		return fmt.Errorf("%s: no Zeek logs found (conn.log, dns.log, ... or their rotated, gzip or JSON forms): %w",
+			strings.Join(paths, ", "), sensor.ErrNotInput)
+	}
+	return nil
 }

@@ -157,7 +157,20 @@ func (inv *Inventory) Observe(ev event.Event) {
 		}
 		d.name(host, nameDHCP)
 	case *event.DNS:
+		inv.sawOrig(&e.Meta)
 		inv.observeDNS(e)
+	case *event.HTTP:
+		inv.sawOrig(&e.Meta)
+	case *event.TLS:
+		inv.sawOrig(&e.Meta)
+	}
+}
+
+// sawOrig counts the originator of a request or handshake as a device:
+// Zeek logs without conn.log (DNS or SSL only) still show who is there.
+func (inv *Inventory) sawOrig(m *event.Meta) {
+	if m.ID.OrigH.IsValid() && inv.Internal(m.ID.OrigH) {
+		inv.get(m.ID.OrigH, m.TS).active = true
 	}
 }
 

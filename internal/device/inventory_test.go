@@ -71,6 +71,15 @@ func TestInventory(t *testing.T) {
 			},
 		},
 		{
+			name: "a client seen only in DNS and TLS logs (no conn.log) is a device",
+			events: []event.Event{
+				&event.DNS{Meta: event.Meta{TS: t0, ID: event.ConnID{OrigH: netip.MustParseAddr("10.9.0.4"), RespH: netip.MustParseAddr("10.9.0.2")}},
+					Query: "example.com", QTypeName: "A", HasReply: true, Answers: []string{"192.0.2.10"}},
+				&event.TLS{Meta: event.Meta{TS: t0.Add(time.Second), ID: event.ConnID{OrigH: netip.MustParseAddr("10.9.0.4"), RespH: netip.MustParseAddr("192.0.2.10")}}},
+			},
+			want: []Device{{IP: netip.MustParseAddr("10.9.0.4"), FirstSeen: t0, LastSeen: t0.Add(time.Second)}},
+		},
+		{
 			name: "an NXDOMAIN answer names nothing",
 			events: []event.Event{
 				conn(t0, "10.0.0.9", "192.0.2.1", 1, "", ""),
