@@ -134,7 +134,11 @@ func (in *ingest) commit(ctx context.Context, records, skipped int64, cp []byte)
 	in.delta.Records, in.delta.Skipped = records, skipped
 	b := store.Batch{Ingest: []store.IngestStats{in.delta}}
 	for _, d := range in.inventory.Changed() {
-		b.Devices = append(b.Devices, store.Device{IP: d.IP, MAC: d.MAC, Hostname: d.Hostname,
+		// Keyed by address, as the inventory is: following a device across
+		// DHCP changes by MAC belongs to the identity stage, and a key that
+		// switched from IP to MAC once the MAC was learnt would split one
+		// device into two rows.
+		b.Devices = append(b.Devices, store.Device{Key: d.IP.String(), IP: d.IP, MAC: d.MAC, Hostname: d.Hostname,
 			FirstSeen: d.FirstSeen, LastSeen: d.LastSeen, Score: d.Score})
 	}
 	if cp != nil {

@@ -92,7 +92,7 @@ func (inv *Inventory) get(a netip.Addr, ts time.Time) *entry {
 }
 
 func (inv *Inventory) sawMAC(e *entry, mac string) {
-	if mac == "" {
+	if mac == "" || mac == "00:00:00:00:00:00" { // loopback and some tunnels
 		return
 	}
 	if e.macs == nil {
