@@ -98,11 +98,14 @@ type ingest struct {
 	log          *slog.Logger
 	lastLog      time.Time
 	every        time.Duration
+	// records and skipped as of the last commit (the source counts totals).
+	records, skipped int64
+	lastCommit       time.Time
 }
 
 func newIngest(source, kind string, paths []string, cfg config.Config, st store.Committer, log *slog.Logger, every time.Duration) *ingest {
 	in := &ingest{source: source, kind: kind, paths: paths, store: st, log: log, every: every,
-		inventory: device.NewInventory(cfg.InternalPrefixes()), lastLog: time.Now()}
+		inventory: device.NewInventory(cfg.InternalPrefixes()), lastLog: time.Now(), lastCommit: time.Now()}
 	in.reset()
 	return in
 }
@@ -127,11 +130,14 @@ func (in *ingest) observe(e event.Event) error {
 	return nil
 }
 
+// due reports whether every has passed since the last commit.
+func (in *ingest) due(every time.Duration) bool { return time.Since(in.lastCommit) >= every }
+
 // commit stores the devices, the ingest delta and, when given, the
 // checkpoint that covers exactly the records observed since the last
-// commit, atomically.
+// commit, atomically. records and skipped are the source's running totals.
 func (in *ingest) commit(ctx context.Context, records, skipped int64, cp []byte) error {
-	in.delta.Records, in.delta.Skipped = records, skipped
+	in.delta.Records, in.delta.Skipped = records-in.records, skipped-in.skipped
 	b := store.Batch{Ingest: []store.IngestStats{in.delta}}
 	for _, d := range in.inventory.Changed() {
 		// Keyed by address, as the inventory is: following a device across
@@ -151,6 +157,7 @@ func (in *ingest) commit(ctx context.Context, records, skipped int64, cp []byte)
 		return fmt.Errorf("commit %s: %w", in.source, err)
 	}
 	in.total = in.total.Add(in.delta, time.Now())
+	in.records, in.skipped, in.lastCommit = records, skipped, time.Now()
 	in.reset()
 	if time.Since(in.lastLog) >= in.every {
 		in.logProgress()
@@ -184,17 +191,10 @@ func (s *Serve) servePCAP(ctx context.Context, st store.Committer, log *slog.Log
 		log.Warn("skipped", "problem", p.Error())
 		return nil
 	}}
-	var committedRecords, committedSkipped int64
-	lastCommit := time.Now()
-	flush := func() error {
-		r, sk := prog.Records.Load(), prog.Skipped.Load()
-		err := in.commit(ctx, r-committedRecords, sk-committedSkipped, nil)
-		committedRecords, committedSkipped, lastCommit = r, sk, time.Now()
-		return err
-	}
+	flush := func() error { return in.commit(ctx, prog.Records.Load(), prog.Skipped.Load(), nil) }
 	err := readPCAP(ctx, s.PCAPs, s.Config, opt, func(e event.Event) error {
 		in.observe(e)
-		if time.Since(lastCommit) >= s.Poll {
+		if in.due(s.Poll) {
 			return flush()
 		}
 		return nil
@@ -232,7 +232,6 @@ func (s *Serve) serveZeek(ctx context.Context, st store.Store, log *slog.Logger)
 	}
 	log.Info("following", "dir", abs, "checkpoint", f.Key())
 	in := newIngest(f.Key(), "zeek", []string{abs}, s.Config, st, log, s.LogEvery)
-	var lastRecords, lastSkipped int64
 	var lastCP []byte
 	for {
 		b, err := f.Poll(ctx)
@@ -243,12 +242,12 @@ func (s *Serve) serveZeek(ctx context.Context, st store.Store, log *slog.Logger)
 			in.observe(e)
 		}
 		records, skipped := prog.Records.Load(), prog.Skipped.Load()
-		grew := records != lastRecords
-		if records != lastRecords || skipped != lastSkipped || !bytes.Equal(b.Checkpoint, lastCP) {
-			if err := in.commit(ctx, records-lastRecords, skipped-lastSkipped, b.Checkpoint); err != nil {
+		grew := records != in.records
+		if grew || skipped != in.skipped || !bytes.Equal(b.Checkpoint, lastCP) {
+			if err := in.commit(ctx, records, skipped, b.Checkpoint); err != nil {
 				return err
 			}
-			lastRecords, lastSkipped, lastCP = records, skipped, b.Checkpoint
+			lastCP = b.Checkpoint
 		}
 		if grew {
 			continue // a backlog: read on without waiting

@@ -67,13 +67,7 @@ func ingestLive(ctx context.Context, tp *afpacket.TPacket, s *Serve, st store.Co
 	in := newIngest("iface:"+s.Iface, "iface", []string{s.Iface}, s.Config, st, log, s.LogEvery)
 	var records, malformed int64
 	eng := pcap.NewEngine(CaptureConfig(s.Config), func(e event.Event) error { return in.observe(e) })
-	lastCommit, lastExpire := time.Now(), time.Time{}
-	var committedRecords, committedMalformed int64
-	commit := func() error {
-		err := in.commit(ctx, records-committedRecords, malformed-committedMalformed, nil)
-		committedRecords, committedMalformed, lastCommit = records, malformed, time.Now()
-		return err
-	}
+	var lastExpire time.Time
 	for ctx.Err() == nil {
 		data, ci, err := tp.ReadPacketData()
 		now := time.Now()
@@ -96,8 +90,8 @@ func ingestLive(ctx context.Context, tp *afpacket.TPacket, s *Serve, st store.Co
 			eng.Expire(now)
 			lastExpire = now
 		}
-		if time.Since(lastCommit) >= s.Poll {
-			if err := commit(); err != nil {
+		if in.due(s.Poll) {
+			if err := in.commit(ctx, records, malformed, nil); err != nil {
 				return err
 			}
 		}
@@ -105,7 +99,7 @@ func ingestLive(ctx context.Context, tp *afpacket.TPacket, s *Serve, st store.Co
 	if err := eng.Flush(); err != nil {
 		return err
 	}
-	if err := commit(); err != nil {
+	if err := in.commit(ctx, records, malformed, nil); err != nil {
 		return err
 	}
 	in.logProgress()

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"fmt"
+	"io"
 	"os"
 	"os/exec"
 	"os/signal"
@@ -151,4 +152,22 @@ func waitFor(t *testing.T, cond func() bool) {
 		}
 		time.Sleep(10 * time.Millisecond)
 	}
+}
+
+// TestServePCAP ingests the example capture into the store, twice: the
+// device rows merge (no duplicates) and the counters add up.
+func TestServePCAP(t *testing.T) {
+	data := t.TempDir()
+	for range 2 {
+		s := Serve{PCAPs: []string{example}, Data: data, Config: config.Default(), Stdout: io.Discard, Stderr: io.Discard}
+		require.NoError(t, s.Run(context.Background()))
+	}
+	st, devices := ingestRecords(t, data)
+	require.Equal(t, "pcap", st.Kind)
+	require.Equal(t, int64(2*3542), st.Records)
+	require.Equal(t, int64(2*7), st.Events["dhcp"])
+	require.Equal(t, 10, devices)
+
+	err := (&Serve{Data: data, Config: config.Default(), Stdout: io.Discard, Stderr: io.Discard}).Run(context.Background())
+	require.ErrorContains(t, err, "exactly one of")
 }
