@@ -37,6 +37,7 @@ type Parser struct {
 
 	typ     logType
 	cols    []int16 // field id of each column
+	ends    []int   // per TSV line: the end of each field
 	colsFor logType
 	present fieldSet // fields the current record's source has (columns or keys)
 	dirty   bool
@@ -173,54 +174,6 @@ func (p *Parser) columns() {
 	}
 	p.colsFor = p.typ
 	p.dirty = false
-}
-
-func (p *Parser) tsvLine(line []byte) (event.Event, error) {
-	if p.dirty || p.colsFor != p.typ {
-		p.columns()
-	}
-	if p.typ == logOther {
-		return nil, nil
-	}
-	// Fields are parsed as they are found; a line with the wrong number of
-	// fields is rejected whole at the end (its values would be in the
-	// wrong fields).
-	var r rec
-	p.begin(&r)
-	unset := p.unset
-	sep := p.sep
-	ncols := len(p.cols)
-	i := 0
-	var ferr error
-	ferrID := 0
-	var ferrRaw []byte
-	for {
-		j := indexSep(line, sep)
-		raw := line
-		if j >= 0 {
-			raw = line[:j]
-		}
-		if i < ncols && ferr == nil {
-			id := int(p.cols[i])
-			if id != fNone && !(len(raw) == len(unset) && string(raw) == string(unset)) {
-				if err := p.set(&r, id, &value{raw: raw}); err != nil {
-					ferr, ferrID, ferrRaw = err, id, raw
-				}
-			}
-		}
-		i++
-		if j < 0 {
-			break
-		}
-		line = line[j+1:]
-	}
-	if i != ncols {
-		return nil, fmt.Errorf("%d fields, the #fields header has %d", i, ncols)
-	}
-	if ferr != nil {
-		return nil, p.fieldErr(ferrID, ferrRaw, ferr)
-	}
-	return p.finish(&r), nil
 }
 
 func (p *Parser) fieldErr(id int, raw []byte, err error) error {
