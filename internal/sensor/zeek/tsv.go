@@ -22,9 +22,19 @@ const (
 	ones = 0x0101010101010101
 )
 
-// splitTSV appends to ends the index of the end of each field of line
-// (the index of its separator, or len(line) for the last field).
+// splitTSV returns, in ends (reused), the index of the end of each field
+// of line: the index of its separator, or len(line) for the last field.
 func splitTSV(ends []int, line []byte, sep byte) []int {
+	// A line has at most len(line)+1 fields; with room for them all, the
+	// loop stores without append's checks. Long lines (rare) append.
+	if need := len(line) + 1; cap(ends) < need {
+		if need > 4096 {
+			return splitTSVAppend(ends[:0], line, sep)
+		}
+		ends = make([]int, need)
+	}
+	ends = ends[:cap(ends)]
+	n := 0
 	pat := uint64(sep) * ones
 	off := 0
 	for ; off+8 <= len(line); off += 8 {
@@ -34,12 +44,24 @@ func splitTSV(ends []int, line []byte, sep byte) []int {
 		// shorter haszero formula).
 		m := ^(((w & lo7) + lo7) | w | lo7)
 		for m != 0 {
-			ends = append(ends, (off + bits.TrailingZeros64(m)>>3))
+			ends[n] = off + bits.TrailingZeros64(m)>>3
+			n++
 			m &= m - 1
 		}
 	}
 	for ; off < len(line); off++ {
 		if line[off] == sep {
+			ends[n] = off
+			n++
+		}
+	}
+	ends[n] = len(line)
+	return ends[:n+1]
+}
+
+func splitTSVAppend(ends []int, line []byte, sep byte) []int {
+	for off, c := range line {
+		if c == sep {
 			ends = append(ends, off)
 		}
 	}
@@ -97,13 +119,28 @@ func (p *Parser) tsvConn(line []byte) (event.Event, error) {
 	box := &connBox{}
 	c := &box.c
 	unset := p.unset
+	// The unset mark is "-" but for odd logs: one byte compare, not a
+	// string compare, per field.
+	unset1 := len(unset) == 1
+	var u0 byte
+	if unset1 {
+		u0 = unset[0]
+	}
 	start := 0
+	ends := p.ends[:len(p.cols)]
 	for i, col := range p.cols {
-		end := p.ends[i]
+		end := ends[i]
 		raw := line[start:end]
 		start = end + 1
 		id := int(col)
-		if id == fNone || string(raw) == string(unset) {
+		if id == fNone {
+			continue
+		}
+		if unset1 {
+			if len(raw) == 1 && raw[0] == u0 {
+				continue
+			}
+		} else if string(raw) == string(unset) {
 			continue
 		}
 		var err error
@@ -128,7 +165,7 @@ func (p *Parser) tsvConn(line []byte) (event.Event, error) {
 		case fProto:
 			c.Proto = event.ParseProto(string(raw))
 		case fService:
-			c.Service = p.istr(value{raw: raw})
+			c.Service = p.istrTSV(raw)
 		case fDuration:
 			c.Duration, err = parseInterval(raw)
 		case fOrigBytes:
@@ -140,7 +177,7 @@ func (p *Parser) tsvConn(line []byte) (event.Event, error) {
 		case fMissedBytes:
 			c.MissedBytes, err = count(raw)
 		case fHistory:
-			c.History = p.istr(value{raw: raw})
+			c.History = p.istrTSV(raw)
 		case fOrigPkts:
 			c.OrigPkts, err = count(raw)
 		case fOrigIPBytes:
@@ -150,9 +187,9 @@ func (p *Parser) tsvConn(line []byte) (event.Event, error) {
 		case fRespIPBytes:
 			c.RespIPBytes, err = count(raw)
 		case fOrigL2:
-			c.OrigL2Addr = p.istr(value{raw: raw})
+			c.OrigL2Addr = p.istrTSV(raw)
 		case fRespL2:
-			c.RespL2Addr = p.istr(value{raw: raw})
+			c.RespL2Addr = p.istrTSV(raw)
 		case fVLAN:
 			var n uint64
 			n, err = parseUint(raw, 65535)
@@ -163,6 +200,16 @@ func (p *Parser) tsvConn(line []byte) (event.Event, error) {
 		}
 	}
 	return c, nil
+}
+
+// istrTSV is istr for TSV text, with a short path for a value in the
+// interner's cache: only text without escapes is ever interned, so a hit
+// is istr's answer unless the text is the empty-field mark.
+func (p *Parser) istrTSV(raw []byte) string {
+	if c := p.in.cache[internSlot(raw)]; c == string(raw) && string(raw) != string(p.empty) {
+		return c
+	}
+	return p.istr(value{raw: raw})
 }
 
 func hasBackslash(b []byte) bool {
@@ -187,39 +234,31 @@ func parseAddrFast(b []byte) (netip.Addr, error) {
 // parseIPv4 parses exactly what netip.ParseAddr accepts as IPv4: four
 // decimal fields of 0..255, without leading zeros.
 func parseIPv4(b []byte) (netip.Addr, bool) {
-	if len(b) < 7 || len(b) > 15 {
-		return netip.Addr{}, false
-	}
-	var ip [4]byte
-	f := 0
-	i := 0
-	for {
-		// One field: 1 to 3 digits.
-		s := i
-		v := 0
-		for i < len(b) && i-s < 3 {
-			d := b[i] - '0'
-			if d > 9 {
-				break
-			}
-			v = v*10 + int(d)
-			i++
-		}
-		n := i - s
-		if n == 0 || v > 255 || (n > 1 && b[s] == '0') {
-			return netip.Addr{}, false
-		}
-		ip[f] = byte(v)
-		f++
-		if f == 4 {
-			if i != len(b) {
+	var ip uint32
+	dots, v, n := 0, uint32(0), 0 // dots seen; the field's value and digits
+	for _, c := range b {
+		if c == '.' {
+			if n == 0 || dots == 3 {
 				return netip.Addr{}, false
 			}
-			return netip.AddrFrom4(ip), true
+			ip = ip<<8 | v
+			dots++
+			v, n = 0, 0
+			continue
 		}
-		if i >= len(b) || b[i] != '.' {
+		d := c - '0'
+		if d > 9 || (n == 1 && v == 0) { // not a digit, or a leading zero
 			return netip.Addr{}, false
 		}
-		i++
+		v = v*10 + uint32(d)
+		n++
+		if v > 255 {
+			return netip.Addr{}, false
+		}
 	}
+	if dots != 3 || n == 0 {
+		return netip.Addr{}, false
+	}
+	ip = ip<<8 | v
+	return netip.AddrFrom4([4]byte{byte(ip >> 24), byte(ip >> 16), byte(ip >> 8), byte(ip)}), true
 }

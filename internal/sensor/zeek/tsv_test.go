@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"fmt"
 	"net/netip"
+	"strconv"
 	"testing"
 
 	"github.com/stretchr/testify/require"
@@ -191,4 +192,32 @@ func checkIPv4(t *testing.T, s string) {
 	}
 	require.NoError(t, err, "%q", s)
 	require.Equal(t, want, got, "%q", s)
+}
+
+// TestParseDecimalIntegers checks the integer part, overflow included,
+// against strconv.
+func TestParseDecimalIntegers(t *testing.T) {
+	g := newGen(11)
+	ins := []string{"9223372036854775807", "9223372036854775808", "-9223372036854775807", "99999999999999999999", "000000000000000000000001"}
+	for i := 0; i < 20000; i++ {
+		b := make([]byte, 1+g.r.IntN(22))
+		for j := range b {
+			b[j] = byte('0' + g.r.IntN(10))
+		}
+		if g.r.IntN(3) == 0 {
+			b[0] = '9'
+		}
+		ins = append(ins, string(b))
+	}
+	for _, s := range ins {
+		want, werr := strconv.ParseInt(s, 10, 64)
+		sec, nsec, err := parseDecimal([]byte(s))
+		if werr != nil {
+			require.ErrorIs(t, err, errRange, "%q", s)
+			continue
+		}
+		require.NoError(t, err, "%q", s)
+		require.Equal(t, want, sec, "%q", s)
+		require.Zero(t, nsec, "%q", s)
+	}
 }

@@ -93,7 +93,8 @@ func parseDecimal(b []byte) (sec, nsec int64, err error) {
 		if d > 9 {
 			break
 		}
-		if sec > (math.MaxInt64-int64(d))/10 {
+		// Eighteen digits cannot overflow: skip the division until then.
+		if i-start >= 18 && sec > (math.MaxInt64-int64(d))/10 {
 			return 0, 0, errRange
 		}
 		sec = sec*10 + int64(d)
@@ -285,11 +286,16 @@ type interner struct {
 
 const internMax = 1 << 14
 
-func (in *interner) get(b []byte) string {
+func internSlot(b []byte) uint8 {
 	var slot uint8
 	if n := len(b); n > 0 {
 		slot = uint8(n) ^ b[0]*31 ^ b[n-1]*7 ^ b[n/2]*131
 	}
+	return slot
+}
+
+func (in *interner) get(b []byte) string {
+	slot := internSlot(b)
 	if c := in.cache[slot]; c == string(b) {
 		return c
 	}
