@@ -62,6 +62,22 @@ func loadConfig(path, internal string) (config.Config, error) {
 	return cfg, nil
 }
 
+// moreInputs lets `--pcap a.pcap b.pcap` name several files, as the
+// FILE... in the usage says: arguments after the flags join whichever
+// input flag was given.
+func moreInputs(pcaps, zeek, args []string) ([]string, []string, error) {
+	switch {
+	case len(args) == 0:
+	case len(pcaps) > 0 && len(zeek) == 0:
+		pcaps = append(pcaps, args...)
+	case len(zeek) > 0 && len(pcaps) == 0:
+		zeek = append(zeek, args...)
+	default:
+		return nil, nil, &app.ExitError{Code: app.ExitUsage, Err: fmt.Errorf("unexpected arguments %q (name inputs with --pcap or --zeek)", args)}
+	}
+	return pcaps, zeek, nil
+}
+
 func analyzeCmd() *cobra.Command {
 	var (
 		a                    app.Analyze
@@ -83,10 +99,12 @@ file and record number and skipped; --strict makes the first one fatal. A
 file that is not a capture or log at all stops the run with exit status 2.`,
 		Example: `  vigil analyze --pcap examples/office.pcap --out out
   vigil analyze --zeek /var/log/zeek/2026-11-26 --internal 10.0.0.0/8 --out out`,
-		Args: cobra.NoArgs,
-		RunE: func(cmd *cobra.Command, _ []string) error {
+		RunE: func(cmd *cobra.Command, args []string) error {
 			cfg, err := loadConfig(configPath, internal)
 			if err != nil {
+				return err
+			}
+			if a.PCAPs, a.Zeek, err = moreInputs(a.PCAPs, a.Zeek, args); err != nil {
 				return err
 			}
 			a.Config, a.Stdout, a.Stderr = cfg, cmd.OutOrStdout(), cmd.ErrOrStderr()
@@ -116,10 +134,12 @@ ssl.log, x509.log, dns.log, dhcp.log), so Vigil can stand in for a Zeek
 sensor in front of other tools. Values Zeek lacks (JA4, Content-Type,
 self-signed) are extra trailing columns that Zeek readers ignore.`,
 		Example: `  vigil convert --pcap examples/office.pcap --zeek-out logs`,
-		Args:    cobra.NoArgs,
-		RunE: func(cmd *cobra.Command, _ []string) error {
+		RunE: func(cmd *cobra.Command, args []string) error {
 			cfg, err := loadConfig(configPath, "")
 			if err != nil {
+				return err
+			}
+			if c.PCAPs, _, err = moreInputs(c.PCAPs, nil, args); err != nil {
 				return err
 			}
 			c.Config, c.Stdout, c.Stderr = cfg, cmd.OutOrStdout(), cmd.ErrOrStderr()
@@ -152,11 +172,16 @@ func serveCmd() *cobra.Command {
   --pcap FILE...     ingest capture files, then exit
 
 Progress is logged every --log-every. Stop with Ctrl-C or SIGTERM.`,
-		Args: cobra.NoArgs,
-		RunE: func(cmd *cobra.Command, _ []string) error {
+		RunE: func(cmd *cobra.Command, args []string) error {
 			cfg, err := loadConfig(configPath, internal)
 			if err != nil {
 				return err
+			}
+			if len(args) > 0 {
+				if len(s.PCAPs) == 0 {
+					return &app.ExitError{Code: app.ExitUsage, Err: fmt.Errorf("unexpected arguments %q", args)}
+				}
+				s.PCAPs = append(s.PCAPs, args...)
 			}
 			s.Config, s.Stdout, s.Stderr = cfg, cmd.OutOrStdout(), cmd.ErrOrStderr()
 			return s.Run(cmd.Context())
