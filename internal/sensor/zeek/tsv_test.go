@@ -221,3 +221,31 @@ func TestParseDecimalIntegers(t *testing.T) {
 		require.Zero(t, nsec, "%q", s)
 	}
 }
+
+// TestParseDecimalFractions checks the fraction against digit-by-digit
+// scaling, rounding on the tenth digit included.
+func TestParseDecimalFractions(t *testing.T) {
+	g := newGen(13)
+	for i := 0; i < 20000; i++ {
+		b := []byte("12.")
+		for n := g.r.IntN(14); n > 0; n-- {
+			b = append(b, byte('0'+g.r.IntN(10)))
+		}
+		var want, mult int64 = 0, 1e8
+		for k, c := range b[3:] {
+			if k < 9 {
+				want += int64(c-'0') * mult
+				mult /= 10
+			} else if k == 9 && c >= '5' {
+				want++
+			}
+		}
+		sec := int64(12)
+		if want >= 1e9 {
+			sec, want = 13, want-1e9
+		}
+		gs, gn, err := parseDecimal(b)
+		require.NoError(t, err, "%q", b)
+		require.Equal(t, [2]int64{sec, want}, [2]int64{gs, gn}, "%q", b)
+	}
+}

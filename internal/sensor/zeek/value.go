@@ -103,7 +103,9 @@ func parseDecimal(b []byte) (sec, nsec int64, err error) {
 	fracDigits := 0
 	if i < len(b) && b[i] == '.' {
 		i++
-		var mult int64 = 100000000
+		// The first nine digits as an integer, scaled once at the end
+		// (a division per digit costs more than the digit).
+		var round int64
 		for ; i < len(b); i++ {
 			d := b[i] - '0'
 			if d > 9 {
@@ -111,13 +113,13 @@ func parseDecimal(b []byte) (sec, nsec int64, err error) {
 			}
 			switch {
 			case fracDigits < 9:
-				nsec += int64(d) * mult
-				mult /= 10
+				nsec = nsec*10 + int64(d)
 			case fracDigits == 9 && d >= 5:
-				nsec++ // round half up on the tenth digit
+				round = 1 // round half up on the tenth digit
 			}
 			fracDigits++
 		}
+		nsec = nsec*nanoScale[min(fracDigits, 9)] + round
 	}
 	if intDigits+fracDigits == 0 {
 		return 0, 0, errSyntax
@@ -137,6 +139,9 @@ func parseDecimal(b []byte) (sec, nsec int64, err error) {
 	}
 	return sec, nsec, nil
 }
+
+// nanoScale[n] turns n digits of a fraction into nanoseconds.
+var nanoScale = [10]int64{1e9, 1e8, 1e7, 1e6, 1e5, 1e4, 1e3, 100, 10, 1}
 
 func parseFloatDecimal(b []byte) (sec, nsec int64, err error) {
 	f, err := strconv.ParseFloat(string(b), 64)
