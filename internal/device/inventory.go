@@ -41,13 +41,16 @@ type entry struct {
 	changed  bool // touched since the last Changed call
 	dhcpMAC  bool
 	macs     map[string]struct{}
+	lastMAC  string // the MAC last recorded, to skip the maps when it repeats
 }
 
 // Inventory builds the device list from events. It is not safe for
 // concurrent use.
 type Inventory struct {
-	internal []netip.Prefix
-	byIP     map[netip.Addr]*entry
+	// internal4 and internal6 are the internal prefixes by family, so that
+	// the per-event test looks only at prefixes that can match.
+	internal4, internal6 []netip.Prefix
+	byIP                 map[netip.Addr]*entry
 	// ipsPerMAC counts internal IPs seen behind each link-layer address, so
 	// that a router's MAC (seen for many IPs) is not given to any of them.
 	ipsPerMAC map[string]map[netip.Addr]struct{}
@@ -56,17 +59,28 @@ type Inventory struct {
 // NewInventory returns an empty inventory; addresses inside one of the
 // internal prefixes are devices.
 func NewInventory(internal []netip.Prefix) *Inventory {
-	return &Inventory{
-		internal:  internal,
+	inv := &Inventory{
 		byIP:      make(map[netip.Addr]*entry),
 		ipsPerMAC: make(map[string]map[netip.Addr]struct{}),
 	}
+	for _, p := range internal {
+		if p.Addr().Is4() {
+			inv.internal4 = append(inv.internal4, p)
+		} else {
+			inv.internal6 = append(inv.internal6, p)
+		}
+	}
+	return inv
 }
 
 // Internal reports whether a is inside the internal prefixes.
 func (inv *Inventory) Internal(a netip.Addr) bool {
 	a = a.Unmap()
-	for _, p := range inv.internal {
+	prefixes := inv.internal6
+	if a.Is4() {
+		prefixes = inv.internal4
+	}
+	for _, p := range prefixes {
 		if p.Contains(a) {
 			return true
 		}
@@ -92,9 +106,10 @@ func (inv *Inventory) get(a netip.Addr, ts time.Time) *entry {
 }
 
 func (inv *Inventory) sawMAC(e *entry, mac string) {
-	if mac == "" || mac == "00:00:00:00:00:00" { // loopback and some tunnels
+	if mac == "" || mac == "00:00:00:00:00:00" || mac == e.lastMAC { // loopback and some tunnels; a repeat
 		return
 	}
+	e.lastMAC = mac
 	if e.macs == nil {
 		e.macs = make(map[string]struct{}, 1)
 	}

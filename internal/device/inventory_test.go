@@ -122,3 +122,19 @@ func TestPTRAddr(t *testing.T) {
 		})
 	}
 }
+
+// BenchmarkObserve measures the inventory's cost per connection event,
+// which every event of every run pays.
+func BenchmarkObserve(b *testing.B) {
+	inv := NewInventory(DefaultInternal())
+	events := make([]*event.Conn, 1024)
+	for i := range events {
+		events[i] = conn(t0.Add(time.Duration(i)*time.Second), netip.AddrFrom4([4]byte{10, 0, byte(i / 250), byte(i%250 + 1)}).String(),
+			"192.0.2.1", 3, "aa:aa:aa:aa:aa:01", "00:1b:17:00:00:01")
+	}
+	b.ReportAllocs()
+	b.ResetTimer()
+	for i := range b.N {
+		inv.Observe(events[i%len(events)])
+	}
+}
