@@ -40,3 +40,25 @@ func SharedData(t testing.TB, rel ...string) string {
 	}
 	return p
 }
+
+// SharedSeeds returns the first max bytes of each named shared-data file
+// that exists, to seed fuzz targets with real input; none when ../shared
+// is absent (the generated seeds still run).
+func SharedSeeds(max int, rels ...string) [][]byte {
+	dir, ok := SharedDir()
+	if !ok {
+		return nil
+	}
+	var out [][]byte
+	for _, rel := range rels {
+		b, err := os.ReadFile(filepath.Join(dir, "data", filepath.FromSlash(rel)))
+		if err != nil {
+			continue
+		}
+		if len(b) > max {
+			b = b[:max]
+		}
+		out = append(out, b)
+	}
+	return out
+}

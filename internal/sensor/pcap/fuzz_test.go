@@ -11,6 +11,7 @@ import (
 	"github.com/vigil-ndr/vigil/internal/event"
 	"github.com/vigil-ndr/vigil/internal/sensor"
 	"github.com/vigil-ndr/vigil/internal/sensor/stream"
+	"github.com/vigil-ndr/vigil/internal/testkit"
 	"github.com/vigil-ndr/vigil/internal/testkit/pcapgen"
 )
 
@@ -42,6 +43,11 @@ func FuzzReader(f *testing.F) {
 	f.Add(seed)
 	f.Add(seed[:len(seed)/2])
 	f.Add([]byte{0x0a, 0x0d, 0x0d, 0x0a})
+	// Real captures (their first 8 KiB) when the shared data is there.
+	for _, b := range testkit.SharedSeeds(8<<10, "chrissanders/http_post.pcapng", "ndpi/pcap/selfsigned.pcap",
+		"zeek-traces/web.pcap", "ja4/pcap/tls-handshake.pcapng", "ndpi/pcap/dns-tunnel-iodine.pcap") {
+		f.Add(b)
+	}
 	f.Fuzz(func(t *testing.T, data []byte) {
 		cfg := DefaultConfig()
 		cfg.Analyzers = []AnalyzerFactory{anyAnalyzer}

@@ -7,6 +7,7 @@ import (
 	"testing"
 
 	"github.com/vigil-ndr/vigil/internal/event"
+	"github.com/vigil-ndr/vigil/internal/testkit"
 )
 
 // generatedLogs returns small logs of every type, as Writer writes them.
@@ -68,6 +69,12 @@ func FuzzTSV(f *testing.F) {
 		f.Add(b)
 	}
 	f.Add([]byte("#separator \\x2c\n#fields,ts,uid,id.orig_h\n1.0,C1,10.0.0.1\n"))
+	// Real Zeek logs (their first 4 KiB) when the shared data is there.
+	for _, b := range testkit.SharedSeeds(4<<10, "slips/dataset/test10-mixed-zeek-dir/conn.log",
+		"slips/dataset/test10-mixed-zeek-dir/ssl.log", "slips/dataset/test10-mixed-zeek-dir/x509.log",
+		"slips/dataset/test10-mixed-zeek-dir/dns.log", "slips/dataset/test14-malicious-zeek-dir/http.log") {
+		f.Add(b)
+	}
 	f.Fuzz(func(t *testing.T, data []byte) {
 		parseAll("conn.log", data)
 		parseAll("ssl.log", data)
@@ -80,6 +87,10 @@ func FuzzJSON(f *testing.F) {
 	f.Add([]byte(`{"_path":"ssl","ts":2,"cert_chain_fps":["fp"],"sni_matches_cert":true}` + "\n" + `{"_path":"x509","ts":1,"fingerprint":"fp","certificate.subject":"CN=a"}`))
 	f.Add([]byte(`{"_path":"dhcp","ts":1,"uids":["C1"],"msg_types":["DISCOVER"],"lease_time":600.0}`))
 	f.Add([]byte(`{"_path":"http","ts":1,"user_agent":"\\xff\\xfeUA","orig_mime_types":["text/plain"],"proxied":["VIA -> x"]}`))
+	for _, b := range testkit.SharedSeeds(4<<10, "slips/dataset/test9-mixed-zeek-dir/conn.log",
+		"slips/dataset/test9-mixed-zeek-dir/ssl.log", "slips/dataset/test9-mixed-zeek-dir/http.log") {
+		f.Add(b)
+	}
 	f.Fuzz(func(t *testing.T, data []byte) {
 		parseAll("conn.json", data)
 	})
