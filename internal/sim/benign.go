@@ -116,11 +116,13 @@ func (p *proc) tlsTo(t time.Time, src netip.Addr, host string, port uint16, clie
 func tlsFor(host, client string) *TLS {
 	t := &TLS{SNI: host, Client: client, Version: 0x0304}
 	switch client {
-	case "chrome-win", "edge-win", "chrome-mac", "safari-mac", "firefox-linux", "safari-ios", "chrome-android":
+	case "chrome-win", "edge-win", "chrome-mac", "safari-mac", "firefox-linux", "apple-ios", "okhttp":
 		t.ALPN = []string{"h2", "http/1.1"}
+	case "curl", "python-requests", "go-http":
+		t.ALPN = []string{"http/1.1"}
 	}
 	// Some servers still negotiate TLS 1.2, and so show their certificate.
-	if hash64("tls12", host)%5 == 0 || client == "schannel" {
+	if hash64("tls12", host)%5 == 0 || client == "powershell" || client == "curl" {
 		t.Version = 0x0303
 		t.CertNames = certNames(host)
 	}
@@ -371,7 +373,7 @@ func (w *world) addDeveloper(d *Device) {
 			return
 		}
 		host := []string{"github.com", "api.github.com", "codeload.github.com", "objects.githubusercontent.com"}[p.rng.IntN(4)]
-		client := "git"
+		client := "curl"
 		if host == "api.github.com" {
 			client = d.Browser
 		}
@@ -392,7 +394,7 @@ func (w *world) addDeveloper(d *Device) {
 		if !ok {
 			return
 		}
-		p.tlsTo(t, src, "api.githubcopilot.com", 443, "node", logNormal(p.rng, 6e3, 0.8), logNormal(p.rng, 3e3, 0.8), time.Duration(logNormal(p.rng, 1.5e9, 0.5)))
+		p.tlsTo(t, src, "api.githubcopilot.com", 443, "python-requests", logNormal(p.rng, 6e3, 0.8), logNormal(p.rng, 3e3, 0.8), time.Duration(logNormal(p.rng, 1.5e9, 0.5)))
 	})
 }
 
@@ -412,21 +414,21 @@ type checkin struct {
 var checkinsByOS = map[string][]checkin{
 	"windows": {
 		{"ntp", "time.windows.com", 123, 1024 * time.Second, 0.01, "ntp", 48, 48, 0},
-		{"av", "ts01-b.cloudsink.net", 443, 10 * time.Minute, 0.03, "schannel", 1200, 900, 500 * time.Millisecond},
-		{"telemetry", "v10.events.data.microsoft.com", 443, 30 * time.Minute, 0.2, "schannel", 9e3, 1e3, time.Second},
-		{"defender", "wdcp.microsoft.com", 443, 30 * time.Minute, 0.1, "schannel", 3e3, 2e3, time.Second},
-		{"push", "client.wns.windows.com", 443, 30 * time.Minute, 0.05, "schannel", 2e3, 2e3, 29 * time.Minute},
-		{"update", "fe2cr.update.microsoft.com", 443, 6 * time.Hour, 0.3, "schannel", 6e3, 40e3, 3 * time.Second},
+		{"av", "ts01-b.cloudsink.net", 443, 10 * time.Minute, 0.03, "powershell", 1200, 900, 500 * time.Millisecond},
+		{"telemetry", "v10.events.data.microsoft.com", 443, 30 * time.Minute, 0.2, "powershell", 9e3, 1e3, time.Second},
+		{"defender", "wdcp.microsoft.com", 443, 30 * time.Minute, 0.1, "powershell", 3e3, 2e3, time.Second},
+		{"push", "client.wns.windows.com", 443, 30 * time.Minute, 0.05, "powershell", 2e3, 2e3, 29 * time.Minute},
+		{"update", "fe2cr.update.microsoft.com", 443, 6 * time.Hour, 0.3, "powershell", 6e3, 40e3, 3 * time.Second},
 		{"edge-keepalive", "edge.microsoft.com", 443, 15 * time.Minute, 0.1, "edge-win", 800, 600, 200 * time.Millisecond},
 		{"crl", "ctldl.windowsupdate.com", 80, 3 * time.Hour, 0.4, "http:Microsoft-CryptoAPI/10.0", 300, 6e3, 0},
 	},
 	"macos": {
 		{"ntp", "time.apple.com", 123, 900 * time.Second, 0.02, "ntp", 48, 48, 0},
-		{"push", "courier.push.apple.com", 5223, 30 * time.Minute, 0.05, "apple-system", 1500, 1500, 29 * time.Minute},
-		{"telemetry", "xp.apple.com", 443, 20 * time.Minute, 0.3, "apple-system", 5e3, 800, time.Second},
-		{"update", "swscan.apple.com", 443, 24 * time.Hour, 0.1, "apple-system", 2e3, 90e3, 2 * time.Second},
+		{"push", "courier.push.apple.com", 5223, 30 * time.Minute, 0.05, "safari-mac", 1500, 1500, 29 * time.Minute},
+		{"telemetry", "xp.apple.com", 443, 20 * time.Minute, 0.3, "safari-mac", 5e3, 800, time.Second},
+		{"update", "swscan.apple.com", 443, 24 * time.Hour, 0.1, "safari-mac", 2e3, 90e3, 2 * time.Second},
 		{"ocsp", "ocsp.apple.com", 80, time.Hour, 0.5, "http:com.apple.trustd/3.0", 120, 1500, 0},
-		{"icloud", "gateway.icloud.com", 443, time.Hour, 0.3, "apple-system", 4e3, 6e3, time.Second},
+		{"icloud", "gateway.icloud.com", 443, time.Hour, 0.3, "safari-mac", 4e3, 6e3, time.Second},
 	},
 	"linux": {
 		{"ntp", "ntp.ubuntu.com", 123, 1024 * time.Second, 0.005, "ntp", 48, 48, 0},
@@ -434,15 +436,15 @@ var checkinsByOS = map[string][]checkin{
 		{"apt", "security.ubuntu.com", 80, 12 * time.Hour, 0.3, "http:Debian APT-HTTP/1.3 (2.4.13)", 400, 90e3, 0},
 	},
 	"ios": {
-		{"push", "courier.push.apple.com", 5223, 20 * time.Minute, 0.1, "apple-system", 800, 800, 19 * time.Minute},
+		{"push", "courier.push.apple.com", 5223, 20 * time.Minute, 0.1, "safari-mac", 800, 800, 19 * time.Minute},
 		{"ntp", "time.apple.com", 123, time.Hour, 0.05, "ntp", 48, 48, 0},
 	},
 	"android": {
-		{"push", "mtalk.google.com", 5228, 28 * time.Minute, 0.05, "chrome-android", 800, 800, 27 * time.Minute},
+		{"push", "mtalk.google.com", 5228, 28 * time.Minute, 0.05, "okhttp", 800, 800, 27 * time.Minute},
 		{"connectivity", "connectivitycheck.gstatic.com", 80, 30 * time.Minute, 0.5, "http:Dalvik/2.1.0 (Linux; U; Android 14)", 150, 200, 0},
 	},
 	"printer": {
-		{"eprint", "xmpp01.hpeprint.com", 443, 10 * time.Minute, 0.02, "openssl", 500, 500, time.Second},
+		{"eprint", "xmpp01.hpeprint.com", 443, 10 * time.Minute, 0.02, "curl", 500, 500, time.Second},
 		{"ntp", "time.windows.com", 123, time.Hour, 0.01, "ntp", 48, 48, 0},
 	},
 }
@@ -514,7 +516,7 @@ func (w *world) addServers() {
 			c := p.internal(t, src, px, 3128, event.ProtoTCP, 2e3, 2e6, 20*time.Second)
 			c.HTTP = []HTTP{{Method: "CONNECT", Host: "archive.ubuntu.com:443", URI: "archive.ubuntu.com:443", UserAgent: "Debian APT-HTTP/1.3 (2.4.13)", Status: 200}}
 			pp := &proc{w: w, st: w.state[px], rng: p.rng}
-			up := pp.tlsTo(t.Add(5*time.Millisecond), px.IP, "archive.ubuntu.com", 443, "openssl", 1900, 2e6, 19*time.Second)
+			up := pp.tlsTo(t.Add(5*time.Millisecond), px.IP, "archive.ubuntu.com", 443, "curl", 1900, 2e6, 19*time.Second)
 			for pp.q.Len() > 0 {
 				p.push(pp.q[0].s)
 				pp.q = pp.q[1:]
@@ -524,7 +526,7 @@ func (w *world) addServers() {
 	}
 	for _, ci := range cis {
 		w.periodic(ci, "ci-github", 20*time.Minute, 0.6, func(p *proc, t time.Time, src netip.Addr) {
-			p.tlsTo(t, src, "github.com", 443, "git", 5e3, logNormal(p.rng, 2e6, 1), 5*time.Second)
+			p.tlsTo(t, src, "github.com", 443, "curl", 5e3, logNormal(p.rng, 2e6, 1), 5*time.Second)
 			p.tlsTo(t.Add(8*time.Second), src, "proxy.golang.org", 443, "go-http", 2e3, logNormal(p.rng, 5e6, 1), 4*time.Second)
 		})
 		mcp := o.ByRole(RoleMCPServer)[0]
@@ -547,7 +549,7 @@ func (w *world) addServers() {
 	for _, fs := range o.ByRole(RoleFileServer) {
 		w.daily(fs, "backup", 60, 20, func(p *proc, t time.Time, src netip.Addr) {
 			up := logNormal(p.rng, 12e9, 0.3)
-			p.tlsTo(t, src, "s3.us-east-1.amazonaws.com", 443, "schannel", up, up/500, time.Duration(up/40e6)*time.Second)
+			p.tlsTo(t, src, "s3.us-east-1.amazonaws.com", 443, "powershell", up, up/500, time.Duration(up/40e6)*time.Second)
 		})
 		for _, pr := range o.ByRole(RolePrinter) {
 			w.periodic(fs, "snmp-"+pr.ID, 5*time.Minute, 0.01, func(p *proc, t time.Time, src netip.Addr) {

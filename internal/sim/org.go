@@ -245,10 +245,10 @@ func newDevice(seed uint64, r Role, i int) *Device {
 	case RolePhone:
 		d.Person = person()
 		if rng.IntN(2) == 0 {
-			d.OS, d.TTL, d.MAC, d.Browser = "ios", 64, mac("apple"), "safari-ios"
+			d.OS, d.TTL, d.MAC, d.Browser = "ios", 64, mac("apple"), "apple-ios"
 			d.Hostname = fmt.Sprintf("%ss-iPhone", d.Person.Name)
 		} else {
-			d.OS, d.TTL, d.MAC, d.Browser = "android", 64, mac("android"), "chrome-android"
+			d.OS, d.TTL, d.MAC, d.Browser = "android", 64, mac("android"), "chrome-win" // Chrome's hello is the same on every OS
 			d.Hostname = fmt.Sprintf("Galaxy-%s", d.Person.Name)
 		}
 		d.IP = addrIn(SubnetWiFi, roleBase[r]+i)

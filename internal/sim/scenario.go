@@ -289,9 +289,12 @@ func (w *world) addBehaviour(d *Device, label string, bh behaviour, scale float6
 	if d.Person != nil {
 		zone = d.Person.Zone
 	}
-	l := w.start.In(zone)
+	// Day numbers count calendar days of the start's UTC date, placed in
+	// the device's zone (the start is midnight UTC, the evening before in
+	// America).
+	l := w.start.UTC()
 	day := int(float64(bh.Start.Day) * scale)
-	first := time.Date(l.Year(), l.Month(), l.Day(), 0, 0, 0, 0, zone).AddDate(0, 0, day).Add(at)
+	first := time.Date(l.Year(), l.Month(), l.Day()+day, 0, 0, 0, 0, zone).Add(at)
 	if first.Before(w.start) {
 		first = w.start
 	}
