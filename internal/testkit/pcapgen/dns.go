@@ -3,6 +3,7 @@ package pcapgen
 import (
 	"fmt"
 	"net/netip"
+	"strconv"
 	"strings"
 	"time"
 
@@ -20,7 +21,8 @@ type DNSAnswer struct {
 	// TTL in seconds; 0 means 300.
 	TTL uint32
 	// Data is the record's value: an address for A and AAAA, a domain
-	// name for CNAME, PTR and NS, the text for TXT.
+	// name for CNAME, PTR and NS, the text for TXT, "pref name" for MX
+	// and "priority weight port target" for SRV.
 	Data string
 }
 
@@ -138,6 +140,32 @@ func (a DNSAnswer) resource(owner dnsmessage.Name, qtype dnsmessage.Type) (dnsme
 		}
 	case dnsmessage.TypeTXT:
 		body = &dnsmessage.TXTResource{TXT: []string{a.Data}}
+	case dnsmessage.TypeMX, dnsmessage.TypeSRV:
+		// "10 mail.example.com" or "0 5 443 sip.example.com"; a bare name
+		// gets preference (priority) 10, weight 0 and port 0.
+		f := strings.Fields(a.Data)
+		if len(f) == 0 {
+			return dnsmessage.Resource{}, fmt.Errorf("dns answer %q: empty", a.Data)
+		}
+		n, err := fqdn(f[len(f)-1])
+		if err != nil {
+			return dnsmessage.Resource{}, fmt.Errorf("dns answer %q: %w", a.Data, err)
+		}
+		num := func(i int, def uint16) uint16 {
+			if i >= len(f)-1 {
+				return def
+			}
+			v, err := strconv.ParseUint(f[i], 10, 16)
+			if err != nil {
+				return def
+			}
+			return uint16(v)
+		}
+		if typ == dnsmessage.TypeMX {
+			body = &dnsmessage.MXResource{Pref: num(0, 10), MX: n}
+		} else {
+			body = &dnsmessage.SRVResource{Priority: num(0, 10), Weight: num(1, 0), Port: num(2, 0), Target: n}
+		}
 	default:
 		return dnsmessage.Resource{}, fmt.Errorf("dns answer type %v not supported", typ)
 	}

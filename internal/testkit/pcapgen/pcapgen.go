@@ -163,6 +163,7 @@ type Writer struct {
 	n       int
 	pending []packet
 	buf     gopacket.SerializeBuffer
+	sink    func(ts time.Time, frame []byte)
 }
 
 type packet struct {
@@ -186,6 +187,14 @@ func New(out io.Writer, opt Options) *Writer {
 		w.err = fmt.Errorf("write pcap header: %w", err)
 	}
 	return w
+}
+
+// NewSink returns a Writer that hands every frame to sink, in call order,
+// instead of writing a pcap stream: for callers that interleave the
+// packets of many sessions themselves. The frame is only valid during the
+// call; sink must copy it to keep it.
+func NewSink(sink func(ts time.Time, frame []byte)) *Writer {
+	return &Writer{opt: Options{SnapLen: DefaultSnapLen}, ipID: 0x1c46, buf: gopacket.NewSerializeBuffer(), sink: sink}
 }
 
 // Err returns the first error met so far, if any.
@@ -220,6 +229,10 @@ func (w *Writer) Frame(ts time.Time, frame []byte) {
 		return
 	}
 	w.n++
+	if w.sink != nil {
+		w.sink(ts, frame)
+		return
+	}
 	if w.opt.Sort {
 		w.pending = append(w.pending, packet{ts, append([]byte(nil), frame...)})
 		return
