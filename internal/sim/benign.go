@@ -231,7 +231,7 @@ func (w *world) addBenign() {
 // addUser adds what a person does with their device.
 func (w *world) addUser(d *Device) {
 	fav := newFavourites(rngFor(w.cfg.Seed, "favourites/"+d.ID))
-	browse := 18.0
+	browse := 14.0
 	switch d.Role {
 	case RolePhone:
 		browse = 4
@@ -258,7 +258,7 @@ func (w *world) addUser(d *Device) {
 		if s == nil {
 			return
 		}
-		for range p.rng.IntN(3) {
+		for range p.rng.IntN(3) / 2 {
 			c := fav.cdns[p.rng.IntN(len(fav.cdns))]
 			p.tlsTo(s.Start.Add(50*time.Millisecond), src, c, 443, d.Browser, logNormal(p.rng, 1500, 0.5), logNormal(p.rng, 80e3, 1.0), time.Duration(logNormal(p.rng, 3e9, 1.0)))
 		}
@@ -271,7 +271,7 @@ func (w *world) addUser(d *Device) {
 	if d.OS == "macos" && hash64(d.ID)%2 == 0 {
 		saas = append(saas, "mail.google.com", "docs.google.com", "drive.google.com", "calendar.google.com")
 	}
-	w.poisson(d, "saas", 10, func(p *proc, t time.Time) {
+	w.poisson(d, "saas", 8, func(p *proc, t time.Time) {
 		ok, src := p.st.sched.present(t)
 		if !ok {
 			return

@@ -38,7 +38,8 @@ type site struct {
 	// addrs are its addresses: several for CDN names, which answer with a
 	// rotating subset.
 	addrs []netip.Addr
-	ttl   int // DNS TTL in seconds
+	strs  []string // addrs as text, for DNS answers
+	ttl   int      // DNS TTL in seconds
 }
 
 var catalog = map[string]*site{}
@@ -49,7 +50,8 @@ func lookupSite(host string) *site {
 	if s := catalog[host]; s != nil {
 		return s
 	}
-	return &site{host: host, addrs: []netip.Addr{extAddr(host, 0)}, ttl: 3600}
+	a := extAddr(host, 0)
+	return &site{host: host, addrs: []netip.Addr{a}, strs: []string{a.String()}, ttl: 3600}
 }
 
 func addSites(cdn bool, hosts ...string) []string {
@@ -64,6 +66,7 @@ func addSites(cdn bool, hosts ...string) []string {
 		}
 		for i := range n {
 			s.addrs = append(s.addrs, extAddr(h, i))
+			s.strs = append(s.strs, s.addrs[i].String())
 		}
 		catalog[h] = s
 	}

@@ -35,7 +35,7 @@ func Events(s *Session, emit func(event.Event) error) error {
 		switch {
 		case s.DNS != nil:
 			service = "dns"
-			if err := emit(dnsEvent(meta, s)); err != nil {
+			if err := emit(dnsEvent(meta, s, uid)); err != nil {
 				return err
 			}
 		case s.DHCP != nil:
@@ -194,10 +194,9 @@ var qtypeNames = map[uint16]string{1: "A", 2: "NS", 5: "CNAME", 10: "NULL", 12: 
 
 var rcodeNames = [...]string{"NOERROR", "FORMERR", "SERVFAIL", "NXDOMAIN", "NOTIMP", "REFUSED"}
 
-func dnsEvent(meta event.Meta, s *Session) *event.DNS {
+func dnsEvent(meta event.Meta, s *Session, uid string) *event.DNS {
 	d := s.DNS
-	id := makeUID(s.Start, 0, meta.ID)
-	ev := &event.DNS{Meta: meta, Proto: s.Proto, TransID: uint16(id[1])<<8 | uint16(id[2]), Query: d.Name,
+	ev := &event.DNS{Meta: meta, Proto: s.Proto, TransID: uint16(uid[1])<<8 | uint16(uid[17]), Query: d.Name,
 		QClass: 1, QType: d.QType, QTypeName: qtypeNames[d.QType], RD: true}
 	if ev.QTypeName == "" {
 		ev.QTypeName = fmt.Sprintf("TYPE%d", d.QType)
@@ -261,18 +260,49 @@ type certFacts struct {
 	issuer  string
 }
 
+type tlsKey struct {
+	client                 string
+	sni                    bool
+	version                uint16
+	nALPN                  int
+	alpn0, alpn1, alpnRest string
+}
+
+type certKey struct {
+	self        bool
+	notBefore   int64
+	n           int
+	name0, rest string
+}
+
 var (
 	factsMu   sync.Mutex
-	tlsCache  = map[string]*tlsFacts{}
-	certCache = map[string]*certFacts{}
+	tlsCache  = map[tlsKey]*tlsFacts{}
+	certCache = map[certKey]*certFacts{}
 )
+
+// isAddr reports whether s is an IP address (cheaply: no error values).
+func isAddr(s string) bool {
+	if s == "" {
+		return false
+	}
+	if strings.IndexByte(s, ':') >= 0 {
+		return true
+	}
+	for i := 0; i < len(s); i++ {
+		if c := s[i]; c != '.' && (c < '0' || c > '9') {
+			return false
+		}
+	}
+	return true
+}
 
 func tlsEvents(meta event.Meta, s *Session, emit func(event.Event) error) error {
 	t := s.TLS
 	f := handshakeFacts(t)
 	ev := &event.TLS{Meta: meta, Version: f.version, Cipher: f.cipher, Curve: f.curve, ServerName: t.SNI,
 		Established: s.State == event.StateSF, ALPN: t.ALPN, NextProtocol: f.nextProto, JA3: f.ja3, JA3S: f.ja3s, JA4: f.ja4}
-	if _, err := netip.ParseAddr(t.SNI); err == nil {
+	if isAddr(t.SNI) {
 		ev.ServerName = "" // clients send no SNI for an address
 	}
 	if len(ev.ALPN) == 0 {
@@ -308,11 +338,17 @@ func tlsEvents(meta event.Meta, s *Session, emit func(event.Event) error) error 
 // handshakeFacts renders the handshake's first flights with package wire
 // and reads them back with the sensor's own parser, once per key.
 func handshakeFacts(t *TLS) *tlsFacts {
-	hasSNI := t.SNI != ""
-	if _, err := netip.ParseAddr(t.SNI); err == nil {
-		hasSNI = false
+	key := tlsKey{client: t.Client, sni: t.SNI != "" && !isAddr(t.SNI), version: t.Version, nALPN: len(t.ALPN)}
+	hasSNI := key.sni
+	if len(t.ALPN) > 0 {
+		key.alpn0 = t.ALPN[0]
 	}
-	key := fmt.Sprint(t.Client, hasSNI, t.ALPN == nil, strings.Join(t.ALPN, ","), t.Version)
+	if len(t.ALPN) > 1 {
+		key.alpn1 = t.ALPN[1]
+	}
+	if len(t.ALPN) > 2 {
+		key.alpnRest = strings.Join(t.ALPN[2:], ",")
+	}
 	factsMu.Lock()
 	defer factsMu.Unlock()
 	if f := tlsCache[key]; f != nil {
@@ -411,7 +447,10 @@ func chainFacts(t *TLS, start time.Time) *certFacts {
 		}
 	}
 	nb := certNotBefore(names, t.SelfSigned, start)
-	key := fmt.Sprint(names, t.SelfSigned, nb.Unix())
+	key := certKey{self: t.SelfSigned, notBefore: nb.Unix(), n: len(names), name0: names[0]}
+	if len(names) > 1 {
+		key.rest = strings.Join(names[1:], "\x00")
+	}
 	factsMu.Lock()
 	defer factsMu.Unlock()
 	if c, ok := certCache[key]; ok {

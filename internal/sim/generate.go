@@ -42,11 +42,11 @@ func (c *Config) defaults() {
 // Truth is the ground truth of a run: the organisation and every
 // malicious (or scenario) behaviour.
 type Truth struct {
-	Scenario   string          `json:"scenario"`
-	Seed       uint64          `json:"seed"`
-	Start      time.Time       `json:"start"`
-	Days       int             `json:"days"`
-	Devices    []TruthDevice   `json:"devices"`
+	Scenario   string            `json:"scenario"`
+	Seed       uint64            `json:"seed"`
+	Start      time.Time         `json:"start"`
+	Days       int               `json:"days"`
+	Devices    []TruthDevice     `json:"devices"`
 	Behaviours []*TruthBehaviour `json:"behaviours"`
 }
 
@@ -148,7 +148,7 @@ func Generate(ctx context.Context, cfg Config, emit func(*Session) error) (*Trut
 	for i, p := range w.procs {
 		p.idx = i
 		p.nextAct = p.first(p)
-		if p.key() .Before(w.end) {
+		if p.key().Before(w.end) {
 			heap.Push(h, p)
 		}
 	}
@@ -178,6 +178,7 @@ func Generate(ctx context.Context, cfg Config, emit func(*Session) error) (*Trut
 			p.fire(p, t)
 			p.nextAct = p.next(p, t)
 		}
+		p.setKey()
 		if p.key().Before(w.end) {
 			heap.Fix(h, 0)
 		} else {
@@ -262,16 +263,21 @@ type proc struct {
 	nextAct time.Time
 	q       sessionQueue
 	idx     int
+	k       int64 // cached key, Unix nanoseconds
 	label   string
 	seq     uint64
 }
 
+// key is when the proc next does something: its next queued session or
+// its next activity, whichever is first. It is cached in k by setKey.
 func (p *proc) key() time.Time {
 	if p.q.Len() > 0 && p.q.head().Start.Before(p.nextAct) {
 		return p.q.head().Start
 	}
 	return p.nextAct
 }
+
+func (p *proc) setKey() { p.k = p.key().UnixNano() }
 
 func (p *proc) push(s *Session) {
 	s.Start = s.Start.UTC()
@@ -317,9 +323,8 @@ type procHeap []*proc
 
 func (h procHeap) Len() int { return len(h) }
 func (h procHeap) Less(i, j int) bool {
-	a, b := h[i].key(), h[j].key()
-	if !a.Equal(b) {
-		return a.Before(b)
+	if a, b := h[i].k, h[j].k; a != b {
+		return a < b
 	}
 	return h[i].idx < h[j].idx
 }
@@ -357,25 +362,36 @@ func isInternal(a netip.Addr) bool { return a.IsPrivate() }
 func (p *proc) resolve(t time.Time, src netip.Addr, host string, qtype uint16) (netip.Addr, time.Time, bool) {
 	w, st := p.w, p.st
 	addrs, scenario := w.zone[host]
+	var strs []string
 	ttl := 300 * time.Second
 	if !scenario {
 		s := lookupSite(host)
-		addrs = s.addrs
+		addrs, strs = s.addrs, s.strs
 		ttl = time.Duration(s.ttl) * time.Second
 	}
 	var ip netip.Addr
+	i := 0
 	if len(addrs) > 0 {
-		ip = addrs[p.rng.IntN(len(addrs))]
+		i = p.rng.IntN(len(addrs))
+		ip = addrs[i]
 	}
 	if exp, ok := st.cache[host]; ok && t.Before(exp) {
 		return ip, t, ip.IsValid()
 	}
-	var answers []string
-	if len(addrs) > 0 {
-		answers = append(make([]string, 0, 2), ip.String())
-		if len(addrs) > 1 {
-			answers = append(answers, addrs[(slices.Index(addrs, ip)+1)%len(addrs)].String())
+	str := func(i int) string {
+		if strs != nil {
+			return strs[i]
 		}
+		return addrs[i].String()
+	}
+	var answers []string
+	switch len(addrs) {
+	case 0:
+	case 1:
+		answers = []string{str(0)}
+	default:
+		// CDN names answer with two of their addresses, rotating.
+		answers = []string{str(i), str((i + 1) % len(addrs))}
 	}
 	rcode := uint16(0)
 	if len(addrs) == 0 {
