@@ -48,11 +48,21 @@ func external(ip string, port uint16) sim.Endpoint {
 // varied returns n sessions of every kind the renderer knows, in start
 // order, overlapping in time.
 func varied(n int, seed uint64) []*sim.Session {
+	next := generator(seed, false)
+	out := make([]*sim.Session, n)
+	for i := range out {
+		out[i] = next(i)
+	}
+	return out
+}
+
+// generator returns a function making the varied sessions one at a time
+// (small: with a few kilobytes each at most).
+func generator(seed uint64, small bool) func(i int) *sim.Session {
 	r := rand.New(rand.NewPCG(seed, 7))
 	profiles := wire.Profiles()
-	var out []*sim.Session
 	t := t0
-	for i := range n {
+	return func(i int) *sim.Session {
 		t = t.Add(time.Duration(r.IntN(300)) * time.Millisecond)
 		cli := ep(fmt.Sprintf("10.1.%d.%d", 1+i%3, 10+i%200), uint16(49152+i%16000), 128)
 		srv := external(fmt.Sprintf("203.0.113.%d", 1+i%250), 443)
@@ -126,12 +136,23 @@ func varied(n int, seed uint64) []*sim.Session {
 			if d.NoReply {
 				s.BytesDown, s.State = 0, event.StateS0
 			}
-		case 7: // NTP
+		case 7: // NTP, DHCP, ping
 			s.Proto = event.ProtoUDP
 			s.Client.Port = 123
 			s.Server = external(fmt.Sprintf("192.0.2.%d", 1+i%9), 123)
 			s.BytesUp, s.BytesDown = 48, 48
 			s.Duration = 25 * time.Millisecond
+			switch i % 36 {
+			case 19:
+				s.Client = sim.Endpoint{IP: netip.IPv4Unspecified(), Port: 68, MAC: cli.MAC, TTL: 64}
+				s.Server = sim.Endpoint{IP: netip.AddrFrom4([4]byte{255, 255, 255, 255}), Port: 67, MAC: "00:1a:2b:00:00:01", TTL: 128}
+				s.DHCP = &sim.DHCP{MAC: cli.MAC, Hostname: fmt.Sprintf("LT-%04d", i), Assigned: cli.IP, Lease: 24 * time.Hour}
+				s.BytesUp, s.BytesDown = 600, 600
+			case 31:
+				s.Proto = event.ProtoICMP
+				s.Client.Port, s.Server.Port = 8, 0
+				s.BytesUp, s.BytesDown = 56, 56
+			}
 		case 8: // failed connection attempts
 			s.Server = external("192.0.2.200", 8443)
 			s.State = event.StateS0
@@ -149,7 +170,7 @@ func varied(n int, seed uint64) []*sim.Session {
 		case 10: // opaque TCP, IPv6 sometimes
 			s.Server = external(fmt.Sprintf("198.51.100.%d", 1+i%250), 22)
 			if i%24 == 10 {
-				s.Client = ep(fmt.Sprintf("2001:db8:1::%x", i), uint16(50000+i%1000), 64)
+				s.Client = ep(fmt.Sprintf("2001:db8:1::%x", i%0xffff), uint16(50000+i%1000), 64)
 				s.Server = external("2001:db8:ffff::22", 22)
 			}
 			s.BytesUp, s.BytesDown = int64(r.IntN(20000)), int64(r.IntN(90000))
@@ -163,9 +184,11 @@ func varied(n int, seed uint64) []*sim.Session {
 				s.BytesUp, s.BytesDown = 300, int64(r.IntN(2000))
 			}
 		}
-		out = append(out, s)
+		if small {
+			s.BytesUp, s.BytesDown = min(s.BytesUp, 6000), min(s.BytesDown, 12000)
+		}
+		return s
 	}
-	return out
 }
 
 func render(t testing.TB, ss []*sim.Session, opt simpcap.Options) []byte {
@@ -272,6 +295,7 @@ func TestSensorReadsBack(t *testing.T) {
 	tlss := map[key]*event.TLS{}
 	https := map[key][]*event.HTTP{}
 	dnss := map[key]*event.DNS{}
+	dhcps := map[string]*event.DHCP{}
 	var problems []sensor.Problem
 	err := pcap.ReadFiles(context.Background(), []string{file}, captureConfig(),
 		sensor.Options{OnProblem: func(p sensor.Problem) error { problems = append(problems, p); return nil }},
@@ -287,6 +311,8 @@ func TestSensorReadsBack(t *testing.T) {
 				https[k] = append(https[k], e)
 			case *event.DNS:
 				dnss[k] = e
+			case *event.DHCP:
+				dhcps[e.MAC] = e
 			}
 			return nil
 		})
@@ -296,12 +322,21 @@ func TestSensorReadsBack(t *testing.T) {
 	for _, s := range ss {
 		k := key{s.Client.IP, s.Client.Port, s.Server.IP, s.Server.Port}
 		name := fmt.Sprintf("%s:%d->%s:%d %v", s.Client.IP, s.Client.Port, s.Server.IP, s.Server.Port, s.State)
-		if s.DHCP != nil || s.Proto == event.ProtoICMP {
+		if s.DHCP != nil {
+			e := dhcps[s.DHCP.MAC]
+			require.NotNil(t, e, name)
+			require.Equal(t, s.DHCP.Hostname, e.HostName, name)
+			require.Equal(t, s.DHCP.Assigned, e.AssignedAddr, name)
+			require.Equal(t, s.DHCP.Lease, e.LeaseTime, name)
 			continue
 		}
 		c := conns[k]
 		require.NotNil(t, c, name)
-		require.Equal(t, s.State, c.ConnState, name)
+		if s.Proto == event.ProtoICMP {
+			require.Equal(t, event.StateOTH, c.ConnState, name) // Zeek's only ICMP state
+		} else {
+			require.Equal(t, s.State, c.ConnState, name)
+		}
 		require.Equal(t, s.BytesUp, c.OrigBytes, name)
 		require.Equal(t, s.BytesDown, c.RespBytes, name)
 		checked++

@@ -428,7 +428,7 @@ func certificate(c TLSConfig) (tls.Certificate, error) {
 	if err != nil {
 		return tls.Certificate{}, err
 	}
-	if len(certCache.certs) > 4096 { // bounded: a long simulation meets many names
+	if len(certCache.certs) >= 1024 { // bounded: a long simulation meets many names
 		clear(certCache.certs)
 	}
 	certCache.certs[key] = cert
