@@ -55,6 +55,54 @@ type Writer struct {
 	sessions int
 	packets  int
 	cur      []pkt // the session being rendered
+	gen      *pcapgen.Writer
+	// small and large are free frame buffers (ACK-sized and MTU-sized),
+	// reused once written.
+	small, large [][]byte
+}
+
+// Frame buffer classes and how many free buffers are kept.
+const (
+	smallFrame = 128
+	largeFrame = 1600
+	maxFree    = 4096
+)
+
+// frame returns a copy of b in a reused buffer when one fits.
+func (w *Writer) frame(b []byte) []byte {
+	var free *[][]byte
+	switch {
+	case len(b) <= smallFrame:
+		free = &w.small
+	case len(b) <= largeFrame:
+		free = &w.large
+	default:
+		return append([]byte(nil), b...)
+	}
+	if n := len(*free); n > 0 {
+		buf := (*free)[n-1]
+		*free = (*free)[:n-1]
+		return append(buf[:0], b...)
+	}
+	size := smallFrame
+	if free == &w.large {
+		size = largeFrame
+	}
+	return append(make([]byte, 0, size), b...)
+}
+
+// release gives a written frame's buffer back.
+func (w *Writer) release(b []byte) {
+	switch cap(b) {
+	case smallFrame:
+		if len(w.small) < maxFree {
+			w.small = append(w.small, b)
+		}
+	case largeFrame:
+		if len(w.large) < maxFree {
+			w.large = append(w.large, b)
+		}
+	}
 }
 
 type pkt struct {
@@ -117,14 +165,23 @@ func (w *Writer) Write(s *sim.Session) error {
 		return w.err
 	}
 	w.cur = w.cur[:0]
-	pw := pcapgen.NewSink(func(ts time.Time, frame []byte) {
-		w.cur = append(w.cur, pkt{ts: ts.UnixNano(), data: append([]byte(nil), frame...)})
-	})
-	if err := render(pw, s, w.opt.Seed); err != nil {
-		return fmt.Errorf("session %s:%d -> %s:%d at %s: %w", s.Client.IP, s.Client.Port, s.Server.IP, s.Server.Port,
-			s.Start.Format(time.RFC3339Nano), err)
+	if w.gen == nil {
+		// One packet generator for all sessions (its IP ID counter runs
+		// on); replaced after a session fails, as its errors are sticky.
+		w.gen = pcapgen.NewSink(func(ts time.Time, frame []byte) {
+			w.cur = append(w.cur, pkt{ts: ts.UnixNano(), data: w.frame(frame)})
+		})
 	}
-	if err := pw.Close(); err != nil {
+	err := render(w.gen, s, w.opt.Seed)
+	if err == nil {
+		err = w.gen.Err()
+	}
+	if err != nil {
+		w.gen = nil
+		for _, p := range w.cur {
+			w.release(p.data)
+		}
+		clear(w.cur)
 		return fmt.Errorf("session %s:%d -> %s:%d at %s: %w", s.Client.IP, s.Client.Port, s.Server.IP, s.Server.Port,
 			s.Start.Format(time.RFC3339Nano), err)
 	}
@@ -133,9 +190,9 @@ func (w *Writer) Write(s *sim.Session) error {
 		p.seq = w.seq
 		heap.Push(&w.q, p)
 	}
-	clear(w.cur)
 	w.sessions++
 	w.packets += len(w.cur)
+	clear(w.cur)
 	return nil
 }
 
@@ -151,6 +208,7 @@ func (w *Writer) flush(until int64) {
 		if err := w.pw.WritePacket(ci, p.data[:ci.CaptureLength]); err != nil {
 			w.err = fmt.Errorf("write packet: %w", err)
 		}
+		w.release(p.data)
 	}
 }
 

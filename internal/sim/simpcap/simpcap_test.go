@@ -216,6 +216,26 @@ func TestOutOfOrder(t *testing.T) {
 	require.ErrorContains(t, w.Write(ss[1]), "starts before")
 }
 
+// TestBadSessionIsSkipped: a session that cannot be rendered is reported
+// and left out; the sessions after it are written.
+func TestBadSessionIsSkipped(t *testing.T) {
+	ss := varied(3, 1)
+	bad := *ss[1]
+	bad.Server = external("2001:db8::1", 443) // IPv4 client, IPv6 server
+	var good, mixed bytes.Buffer
+	w := simpcap.NewWriter(&good, simpcap.Options{})
+	for _, s := range []*sim.Session{ss[0], ss[2]} {
+		require.NoError(t, w.Write(s))
+	}
+	require.NoError(t, w.Close())
+	w = simpcap.NewWriter(&mixed, simpcap.Options{})
+	require.NoError(t, w.Write(ss[0]))
+	require.ErrorContains(t, w.Write(&bad), "address family")
+	require.NoError(t, w.Write(ss[2]))
+	require.NoError(t, w.Close())
+	require.Equal(t, good.Len(), mixed.Len())
+}
+
 // TestTshark reads a rendered capture with Wireshark's dissectors: no
 // malformed packets, no expert errors, valid checksums, the names sent.
 func TestTshark(t *testing.T) {
