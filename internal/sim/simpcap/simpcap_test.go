@@ -338,7 +338,7 @@ func TestSensorReadsBack(t *testing.T) {
 		})
 	require.NoError(t, err)
 	require.Empty(t, problems)
-	checked := 0
+	checked, timed, exact := 0, 0, 0
 	for _, s := range ss {
 		k := key{s.Client.IP, s.Client.Port, s.Server.IP, s.Server.Port}
 		name := fmt.Sprintf("%s:%d->%s:%d %v", s.Client.IP, s.Client.Port, s.Server.IP, s.Server.Port, s.State)
@@ -360,6 +360,15 @@ func TestSensorReadsBack(t *testing.T) {
 		require.Equal(t, s.BytesUp, c.OrigBytes, name)
 		require.Equal(t, s.BytesDown, c.RespBytes, name)
 		checked++
+		if s.Proto == event.ProtoTCP && s.State != event.StateS0 && s.State != event.StateREJ {
+			// Never shorter than asked; longer only when the transfer
+			// itself takes longer.
+			require.GreaterOrEqual(t, c.Duration, s.Duration, name)
+			timed++
+			if c.Duration == s.Duration {
+				exact++
+			}
+		}
 		switch {
 		case s.TLS != nil && s.BytesUp >= 3000 && s.BytesDown >= 9000:
 			e := tlss[k]
@@ -404,4 +413,5 @@ func TestSensorReadsBack(t *testing.T) {
 		}
 	}
 	require.Greater(t, checked, 350)
+	require.Greater(t, exact, timed*9/10, "durations as the sessions say")
 }

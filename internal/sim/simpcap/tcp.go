@@ -123,8 +123,15 @@ func renderTCP(pw *pcapgen.Writer, s *sim.Session, seed uint64) error {
 	if err != nil {
 		return err
 	}
-	// Idle until the session's end, less what the ending takes.
-	if idle := s.Start.Add(s.Duration).Sub(ts.Now()) - r - time.Millisecond; idle > 0 {
+	// Idle until the session's end, less what the ending takes: a FIN
+	// 40µs after the last packet and the server's FIN a round trip later
+	// (where Zeek stops the clock), or a lone RST.
+	const gap = 40 * time.Microsecond
+	ending := gap + r
+	if s.State == event.StateRSTO || s.State == event.StateRSTR {
+		ending = gap
+	}
+	if idle := s.Start.Add(s.Duration).Sub(ts.Now()) - ending; idle > 0 {
 		ts.Wait(idle)
 	}
 	switch s.State {
