@@ -199,8 +199,13 @@ func newFavourites(r *rand.Rand) favourites {
 	var f favourites
 	seen := map[string]bool{}
 	for len(f.sites) < 12 {
-		// Zipf-like: low indexes are popular for everyone.
-		i := int(float64(len(popularSites)) * r.Float64() * r.Float64())
+		// A few of the most popular sites for everyone, the rest spread
+		// over the catalogue: people share the giants, not their habits.
+		u := r.Float64()
+		if len(f.sites) < 4 {
+			u *= r.Float64()
+		}
+		i := int(float64(len(popularSites)) * u)
 		if h := popularSites[i]; !seen[h] {
 			seen[h] = true
 			f.sites = append(f.sites, h)
