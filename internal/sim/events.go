@@ -514,6 +514,6 @@ func x509Event(fp string, c *x509.Certificate) *event.X509 {
 	if c.SignatureAlgorithm == x509.ECDSAWithSHA256 {
 		ev.SigAlg = "ecdsa-with-SHA256"
 	}
-	ev.SelfSigned = string(c.RawIssuer) == string(c.RawSubject) && c.CheckSignatureFrom(c) == nil
+	ev.SelfSigned = string(c.RawIssuer) == string(c.RawSubject) && c.CheckSignature(c.SignatureAlgorithm, c.RawTBSCertificate, c.Signature) == nil
 	return ev
 }
