@@ -379,7 +379,7 @@ func TestSensorReadsBack(t *testing.T) {
 			require.NoError(t, err)
 			require.Equal(t, ch.JA4(tlsx.TransportTCP), e.JA4, name)
 			require.True(t, e.Established, name)
-			if s.TLS.Version == 0x0303 || s.TLS.Client == "powershell" { // SChannel's .NET speaks 1.2
+			if wire.NegotiatedVersion(s.TLS.Client, s.TLS.Version) == 0x0303 {
 				require.Equal(t, "TLSv12", e.Version, name)
 				require.Equal(t, s.TLS.SelfSigned, e.SelfSigned, name)
 				require.NotEmpty(t, e.CertChainFps, name)

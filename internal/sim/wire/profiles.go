@@ -301,4 +301,10 @@ var profiles = map[string]func() *profile{
 	"python-requests": python,
 	"powershell":      schannel,
 	"okhttp":          okhttp,
+	// Aliases for the same stacks.
+	"chrome-android": chrome,   // Chrome on Android: the same BoringSSL hello
+	"chrome-linux":   chrome,   // and on Linux
+	"edge-mac":       chrome,   // Edge is Chromium everywhere
+	"safari-ios":     safari,   // Safari on iOS: Apple's stack, as apple-ios
+	"schannel":       schannel, // any SChannel client (WinINET, .NET Framework)
 }

@@ -30,6 +30,18 @@ type TLSConfig struct {
 	Seed uint64
 }
 
+// NegotiatedVersion returns the version a connection of profile ends up
+// with when the session asks for want: TLS 1.2-only clients (SChannel as
+// .NET Framework uses it) never negotiate 1.3. Renderers that skip the
+// bytes (events, Zeek logs) use it to agree with the pcap.
+func NegotiatedVersion(profile string, want uint16) uint16 {
+	p, _ := lookup(profile)
+	if p.tls12Only || want == 0x0303 {
+		return 0x0303
+	}
+	return 0x0304
+}
+
 // TLSFlights are a full handshake's bytes in the order they are sent:
 // the client's hello, the server's first flight, the client's second
 // flight (key exchange or CCS, Finished) and the server's last (tickets;
@@ -57,13 +69,7 @@ func TLSHandshake(c TLSConfig) (TLSFlights, error) {
 	if alpn == nil {
 		alpn = p.alpn
 	}
-	f := TLSFlights{ClientHello: ClientHello(c.Profile, c.SNI, c.ALPN, c.Seed), Version: c.Version}
-	if f.Version != 0x0303 {
-		f.Version = 0x0304
-	}
-	if p.tls12Only {
-		f.Version = 0x0303
-	}
+	f := TLSFlights{ClientHello: ClientHello(c.Profile, c.SNI, c.ALPN, c.Seed), Version: NegotiatedVersion(c.Profile, c.Version)}
 	if len(alpn) > 0 {
 		f.ALPN = alpn[0]
 	}
