@@ -55,13 +55,15 @@ func TestClientHelloJA4(t *testing.T) {
 		{"ios", "apple-ios", "www.apple.com", nil, "t13d2014h2_a09f3c656075_14788d8d241b", "Apple's stack: Safari's"},
 		{"firefox", "firefox-linux", "www.mozilla.org", nil, "t13d1717h2_5b57614c22b0_3cbfd9057e0d", "cipher hash as published (mapping); current extension set"},
 		{"firefox win", "firefox-win", "www.mozilla.org", nil, "t13d1717h2_5b57614c22b0_3cbfd9057e0d", "same NSS"},
-		{"curl", "curl", "example.com", nil, "t13d3112h2_e8f1e7e78f70_6bebaf5329ac", "curl 8 + OpenSSL 3.2+ as FoxIO publishes it"},
-		{"python urllib3", "python-requests", "pypi.org", nil, "t13d1812h1_85036bcba153_d41ae481755e", "mapping's Python hashes, plus urllib3 2's ALPN"},
-		{"python no alpn", "python-requests", "", []string{}, "t13i181000_85036bcba153_d41ae481755e", "published: Python (mapping)"},
+		{"curl", "curl", "example.com", nil, "t13d3112h2_e8f1e7e78f70_b26ce05bbdd6", "real: lab capture (TestProfilesAgainstCaptures)"},
+		{"curl openssl 3.2", "curl-openssl32", "example.com", nil, "t13d3112h2_e8f1e7e78f70_6bebaf5329ac", "curl 8 + OpenSSL 3.2+ as FoxIO publishes it"},
+		{"python requests", "python-requests", "pypi.org", nil, "t13d1812h1_85036bcba153_b26ce05bbdd6", "real: lab capture, with SNI"},
+		{"python requests to an IP", "python-requests", "", nil, "t13i1811h1_85036bcba153_b26ce05bbdd6", "real: lab capture"},
+		{"python urllib", "python-urllib", "", nil, "t13i181000_85036bcba153_d41ae481755e", "published: Python (mapping)"},
 		{"go", "go-http", "api.github.com", nil, "t13d1312h2_f57a46bbacb6_ab7e3b40a677", "Go 1.26 crypto/tls (TestGoHelloMatchesCryptoTLS)"},
 		{"powershell", "powershell", "raw.githubusercontent.com", nil, "t12d190800_d83cc789557e_7af1ed941c26", "published: WinINET Windows 10/11 (mapping)"},
 		{"okhttp", "okhttp", "graph.facebook.com", nil, "t13d1513h2_8daaf6152771_eca864cca44a", "modelled, not checked against a capture"},
-		{"bare ip", "curl", "203.0.113.7", nil, "t13i3111h2_e8f1e7e78f70_6bebaf5329ac", "no SNI for an IP"},
+		{"bare ip", "curl", "203.0.113.7", nil, "t13i3111h2_e8f1e7e78f70_b26ce05bbdd6", "no SNI for an IP"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -214,26 +216,40 @@ func realHellos(t *testing.T, path string) []*tlsx.ClientHello {
 }
 
 // TestProfilesAgainstCaptures compares profiles with real hellos in the
-// shared captures. The captures predate post-quantum key shares and GREASE
-// ECH, so only what has not changed since is compared: the JA4 a_b part
-// (version, SNI, counts, ALPN, cipher hash) where the extension count is
-// the same, else the cipher hash alone. Resumptions (pre_shared_key) are
-// left out: the simulator renders first connections.
+// shared captures, rendering ours with the same SNI and ALPN. Full JA4s
+// must match where the capture is of the same client version; older
+// Chrome captures (before GREASE ECH) are compared on the a_b part
+// (version, SNI, counts, ALPN, cipher hash). Resumptions (pre_shared_key)
+// are left out: the simulator renders first connections.
 func TestProfilesAgainstCaptures(t *testing.T) {
+	full := func(s string) string { return s }
+	chromeLike := func(ch *tlsx.ClientHello) bool {
+		return len(ch.Ciphers) == 16 && isGREASEValue(ch.Ciphers[0]) && !containsU16(ch.Extensions, 41)
+	}
 	tests := []struct {
 		name, file, profile string
 		// match selects the capture's hellos from this client.
 		match func(*tlsx.ClientHello) bool
 		part  func(string) string
 	}{
-		{"chrome 110+ (shuffled, ALPS)", "ja4/pcap/tls-sni.pcapng", "chrome-win",
+		{"chrome 110+ (shuffled, ALPS)", "ja4/pcap/tls-sni.pcapng", "chrome-win", chromeLike, ja4ab},
+		{"chrome in latest", "ja4/pcap/latest.pcapng", "chrome-win", chromeLike, ja4ab},
+		{"chrome/edge with GREASE ECH", "domainator/malware_recordings/roguerobin-net/roguerobin-net_handshake-fakenet_240229.pcapng",
+			"edge-win", func(ch *tlsx.ClientHello) bool {
+				// Full handshakes with a key share: Chrome's "no key"
+				// hellos (FoxIO's t13d1517h2_..._b1ff8ab2d16f) differ.
+				return chromeLike(ch) && containsU16(ch.Extensions, extECH) && len(withoutGREASE(ch.Extensions)) == 16
+			}, full},
+		{"windows schannel", "ja4/pcap/latest.pcapng", "powershell",
+			func(ch *tlsx.ClientHello) bool { return len(ch.Ciphers) == 19 && ch.Ciphers[0] == 0xc02c && len(ch.ALPN) == 0 }, full},
+		{"curl on openssl 3.0", "lab/dev-intrusion.pcap", "curl",
+			func(ch *tlsx.ClientHello) bool { return len(ch.Ciphers) == 31 && ch.Ciphers[0] == 0x1302 }, full},
+		{"python requests", "lab/dev-intrusion.pcap", "python-requests",
+			func(ch *tlsx.ClientHello) bool { return len(ch.Ciphers) == 18 && ch.Ciphers[0] == 0x1302 }, full},
+		{"go 1.24+", "lab/dev-intrusion.pcap", "go-http",
 			func(ch *tlsx.ClientHello) bool {
-				return len(ch.Ciphers) == 16 && isGREASEValue(ch.Ciphers[0]) && !containsU16(ch.Extensions, 41)
-			}, ja4ab},
-		{"chrome in latest", "ja4/pcap/latest.pcapng", "chrome-win",
-			func(ch *tlsx.ClientHello) bool {
-				return len(ch.Ciphers) == 16 && isGREASEValue(ch.Ciphers[0]) && !containsU16(ch.Extensions, 41)
-			}, ja4ab},
+				return len(ch.Ciphers) == 13 && ch.Ciphers[0] == 0xc02b && containsU16(ch.SupportedGroups, groupX25519MLKEM768)
+			}, full},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -241,7 +257,7 @@ func TestProfilesAgainstCaptures(t *testing.T) {
 			hellos := realHellos(t, path)
 			n := 0
 			for _, ch := range hellos {
-				if !tt.match(ch) || ch.ServerName == "" {
+				if !tt.match(ch) {
 					continue
 				}
 				n++
@@ -251,10 +267,31 @@ func TestProfilesAgainstCaptures(t *testing.T) {
 				}
 				ours := parseHello(t, ClientHello(tt.profile, ch.ServerName, alpn, uint64(n)))
 				require.Equal(t, tt.part(ch.JA4(tlsx.TransportTCP)), tt.part(ours.JA4(tlsx.TransportTCP)), ch.ServerName)
+				if !lookupShuffles(tt.profile) {
+					// Fixed-order clients: JA3 (wire order, groups, point
+					// formats) matches too.
+					require.Equal(t, ch.JA3String(), ours.JA3String(), ch.ServerName)
+				}
 			}
 			require.NotZero(t, n, "no hello of that client in %s", tt.file)
+			t.Logf("%d real hellos compared", n)
 		})
 	}
+}
+
+func lookupShuffles(profile string) bool {
+	p, _ := lookup(profile)
+	return p.shuffle
+}
+
+func withoutGREASE(vs []uint16) []uint16 {
+	var out []uint16
+	for _, v := range vs {
+		if !isGREASEValue(v) {
+			out = append(out, v)
+		}
+	}
+	return out
 }
 
 func containsU16(vs []uint16, v uint16) bool {

@@ -190,8 +190,10 @@ var (
 var opensslGroups = []uint16{groupX25519, groupSecp256r1, groupX448, groupSecp521r1, groupSecp384r1,
 	groupFFDHE2048, groupFFDHE3072, groupFFDHE4096, groupFFDHE6144, groupFFDHE8192}
 
-// curl is curl 8 linked with OpenSSL 3.2+: no session ticket extension
-// (curl turns tickets off), OpenSSL's F5 padding of 256-511 byte hellos.
+// curl is curl 8 as Debian 12 and Ubuntu ship it, linked with OpenSSL
+// 3.0: no session ticket extension (curl turns tickets off), OpenSSL's F5
+// padding of 256-511 byte hellos, TLS 1.0 and up. Read from the real curl
+// hellos in the shared lab capture.
 func curl() *profile {
 	return &profile{
 		recordVersion: 0x0301,
@@ -201,34 +203,56 @@ func curl() *profile {
 			extPadding},
 		groups:    opensslGroups,
 		keyShares: []uint16{groupX25519},
-		sigalgs:   openssl32Sigalgs,
+		sigalgs:   openssl30Sigalgs,
+		versions:  []uint16{0x0304, 0x0303, 0x0302, 0x0301},
+		alpn:      []string{"h2", "http/1.1"},
 		ecFormats: []uint8{0, 1, 2},
 		padTo:     512,
 		zeroPad:   true,
-		versions:  []uint16{0x0304, 0x0303},
-		alpn:      []string{"h2", "http/1.1"},
 	}
 }
 
-// python is Python's ssl module with its default context cipher string,
-// as requests/urllib3 2 use it, on OpenSSL 3.0 (SSL_OP_ALL turns padding
-// on). urllib3 2 offers ALPN http/1.1; other Python clients offer none.
+// curl32 is curl 8 on OpenSSL 3.2 or later (Homebrew, Fedora, Arch): the
+// TLS 1.3 brainpool signature schemes added, TLS 1.2 minimum. FoxIO
+// publishes its JA4.
+func curl32() *profile {
+	p := curl()
+	p.sigalgs = openssl32Sigalgs
+	p.versions = []uint16{0x0304, 0x0303}
+	return p
+}
+
+// python is requests (urllib3 2) on Python 3.8+ and OpenSSL 3.0: Python's
+// default context cipher string, post-handshake auth offered, ALPN
+// http/1.1 from urllib3, SSL_OP_ALL's padding. Read from the real
+// requests hellos in the shared lab capture.
 func python() *profile {
 	return &profile{
 		recordVersion: 0x0301,
 		ciphers: []uint16{0x1302, 0x1303, 0x1301, 0xc02c, 0xc030, 0xc02b, 0xc02f, 0xcca9, 0xcca8, 0xc024, 0xc028,
 			0xc023, 0xc027, 0x009f, 0x009e, 0x006b, 0x0067, 0x00ff},
-		exts: []uint16{extServerName, extECPointFormats, extSupportedGroups, extSessionTicket, extALPN,
-			extEncryptThenMAC, extEMS, extSignatureAlgs, extSupportedVers, extPSKModes, extKeyShare, extPadding},
+		exts: []uint16{extServerName, extECPointFormats, extSupportedGroups, extALPN, extEncryptThenMAC, extEMS,
+			extPostHandshake, extSignatureAlgs, extSupportedVers, extPSKModes, extKeyShare, extPadding},
 		groups:    opensslGroups,
 		keyShares: []uint16{groupX25519},
 		sigalgs:   openssl30Sigalgs,
+		versions:  []uint16{0x0304, 0x0303},
+		alpn:      []string{"http/1.1"},
 		ecFormats: []uint8{0, 1, 2},
 		padTo:     512,
 		zeroPad:   true,
-		versions:  []uint16{0x0304, 0x0303},
-		alpn:      []string{"http/1.1"},
 	}
+}
+
+// pythonUrllib is Python's ssl module as plain urllib and older scripts
+// use it: no ALPN, no post-handshake auth, session tickets offered. It
+// reproduces FoxIO's "Python" mapping entry.
+func pythonUrllib() *profile {
+	p := python()
+	p.exts = []uint16{extServerName, extECPointFormats, extSupportedGroups, extSessionTicket, extEncryptThenMAC, extEMS,
+		extSignatureAlgs, extSupportedVers, extPSKModes, extKeyShare, extPadding}
+	p.alpn = nil
+	return p
 }
 
 // goHTTP is Go's crypto/tls client as net/http uses it (read from a
@@ -297,8 +321,10 @@ var profiles = map[string]func() *profile{
 	"firefox-linux":   firefox,
 	"firefox-win":     firefox,
 	"curl":            curl,
+	"curl-openssl32":  curl32,
 	"go-http":         goHTTP,
 	"python-requests": python,
+	"python-urllib":   pythonUrllib,
 	"powershell":      schannel,
 	"okhttp":          okhttp,
 	// Aliases for the same stacks.
