@@ -241,7 +241,9 @@ func TestProfilesAgainstCaptures(t *testing.T) {
 				return chromeLike(ch) && containsU16(ch.Extensions, extECH) && len(withoutGREASE(ch.Extensions)) == 16
 			}, full},
 		{"windows schannel", "ja4/pcap/latest.pcapng", "powershell",
-			func(ch *tlsx.ClientHello) bool { return len(ch.Ciphers) == 19 && ch.Ciphers[0] == 0xc02c && len(ch.ALPN) == 0 }, full},
+			func(ch *tlsx.ClientHello) bool {
+				return len(ch.Ciphers) == 19 && ch.Ciphers[0] == 0xc02c && len(ch.ALPN) == 0
+			}, full},
 		{"curl on openssl 3.0", "lab/dev-intrusion.pcap", "curl",
 			func(ch *tlsx.ClientHello) bool { return len(ch.Ciphers) == 31 && ch.Ciphers[0] == 0x1302 }, full},
 		{"python requests", "lab/dev-intrusion.pcap", "python-requests",
