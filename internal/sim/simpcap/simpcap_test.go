@@ -415,3 +415,33 @@ func TestSensorReadsBack(t *testing.T) {
 	require.Greater(t, checked, 350)
 	require.Greater(t, exact, timed*9/10, "durations as the sessions say")
 }
+
+// TestLargeUpload: a 30 MiB upload over TLS (the exfiltration of the
+// clickfix scenario) keeps its exact byte counts and its handshake.
+func TestLargeUpload(t *testing.T) {
+	s := &sim.Session{Start: t0, Client: ep("10.1.1.20", 51000, 64), Server: external("198.51.100.77", 8443),
+		Proto: event.ProtoTCP, State: event.StateSF, Duration: 40 * time.Second,
+		BytesUp: 30<<20 + 12345, BytesDown: 8000,
+		TLS: &sim.TLS{SNI: "upload.example.org", Client: "curl", Version: 0x0304}}
+	file := filepath.Join(t.TempDir(), "big.pcap")
+	require.NoError(t, os.WriteFile(file, render(t, []*sim.Session{s}, simpcap.Options{Nanosecond: true}), 0o644))
+	var conn *event.Conn
+	var tls *event.TLS
+	require.NoError(t, pcap.ReadFiles(context.Background(), []string{file}, captureConfig(), sensor.Options{},
+		func(e event.Event) error {
+			switch e := e.(type) {
+			case *event.Conn:
+				conn = e
+			case *event.TLS:
+				tls = e
+			}
+			return nil
+		}))
+	require.NotNil(t, conn)
+	require.Equal(t, s.BytesUp, conn.OrigBytes)
+	require.Equal(t, s.BytesDown, conn.RespBytes)
+	require.Equal(t, event.StateSF, conn.ConnState)
+	require.NotNil(t, tls)
+	require.Equal(t, "upload.example.org", tls.ServerName)
+	require.GreaterOrEqual(t, conn.Duration, s.Duration)
+}
