@@ -443,5 +443,6 @@ func TestLargeUpload(t *testing.T) {
 	require.Equal(t, event.StateSF, conn.ConnState)
 	require.NotNil(t, tls)
 	require.Equal(t, "upload.example.org", tls.ServerName)
-	require.GreaterOrEqual(t, conn.Duration, s.Duration)
+	require.Equal(t, s.Duration, conn.Duration, "the transfer is paced over the session")
+	require.Greater(t, conn.OrigPkts, int64(30<<20/1460))
 }

@@ -35,10 +35,42 @@ type tcp struct {
 	s     *sim.Session
 	seed  uint64
 	think time.Duration
+	rtt   time.Duration
 	buf   []byte
+	// pace is the pause before each burst after the first, so that long
+	// transfers and many keep-alive exchanges spread over the session's
+	// duration rather than all coming first; bursts counts them.
+	pace   time.Duration
+	bursts int
 }
 
-// send writes data from one side in bursts.
+// setPace spreads n bursts over what the session's duration leaves after
+// the handshake and the ending (only for more than two bursts: a request
+// and its answer stay together).
+func (t *tcp) setPace(n int64, rtt time.Duration) {
+	if n <= 2 {
+		return
+	}
+	// A full burst takes about 30ms on the wire at the segment gap, and
+	// its last ACK a round trip.
+	if p := (t.s.Duration-4*rtt-t.think)/time.Duration(n) - 30*time.Millisecond - rtt; p > 0 {
+		t.pace = p
+	}
+}
+
+// next is called before each burst.
+func (t *tcp) next() {
+	if t.bursts > 0 && t.pace > 0 {
+		t.ts.Wait(t.pace)
+	}
+	t.bursts++
+}
+
+// nbursts is how many bursts n bytes take.
+func nbursts(n int64) int64 { return (n + burst - 1) / burst }
+
+// send writes data from one side in bursts, unpaced (handshakes, HTTP
+// messages).
 func (t *tcp) send(fromClient bool, data []byte) {
 	for len(data) > 0 {
 		k := min(len(data), burst)
@@ -58,6 +90,7 @@ func (t *tcp) sendApp(fromClient bool, n int64) {
 			}
 		}
 		t.buf = wire.AppData(t.buf[:0], int(k), t.seed+i*2+b2u(fromClient))
+		t.next()
 		t.ts.Send(fromClient, t.buf)
 		n -= k
 	}
@@ -72,6 +105,7 @@ func (t *tcp) sendRaw(fromClient bool, n int64, f *filler) {
 		}
 		b := t.buf[:k]
 		f.read(b)
+		t.next()
 		t.ts.Send(fromClient, b)
 		n -= k
 	}
@@ -107,7 +141,7 @@ func renderTCP(pw *pcapgen.Writer, s *sim.Session, seed uint64) error {
 		return pw.Err()
 	}
 	ts.Handshake()
-	t := &tcp{ts: ts, s: s, seed: seed, think: 2*time.Millisecond + time.Duration(seed%28000)*time.Microsecond}
+	t := &tcp{ts: ts, s: s, seed: seed, rtt: r, think: 2*time.Millisecond + time.Duration(seed%28000)*time.Microsecond}
 	var err error
 	switch {
 	case s.TLS != nil:
@@ -116,6 +150,7 @@ func renderTCP(pw *pcapgen.Writer, s *sim.Session, seed uint64) error {
 		t.http()
 	default:
 		f := newFiller(seed)
+		t.setPace(nbursts(s.BytesUp)+nbursts(s.BytesDown), t.rtt)
 		t.sendRaw(true, s.BytesUp, f)
 		ts.Wait(t.think)
 		t.sendRaw(false, s.BytesDown, f)
@@ -174,6 +209,7 @@ func (t *tcp) tls() error {
 	}
 	ch, c2, appUp := split(f.ClientHello, f.Client2, s.BytesUp)
 	s1, s2, appDown := split(f.Server1, f.Server2, s.BytesDown)
+	t.setPace(nbursts(appUp)+nbursts(appDown), t.rtt)
 	t.send(true, ch)
 	t.send(false, s1)
 	if f.Version == 0x0304 {
@@ -201,7 +237,16 @@ func (t *tcp) http() {
 		xs[i] = wire.HTTP(h)
 	}
 	reqs, resps := wire.HTTPStreams(xs, s.BytesUp, s.BytesDown, s.Start, t.seed)
+	// Keep-alive requests spread over the session, as a page's later
+	// fetches or a polling client's do.
+	var pace time.Duration
+	if n := time.Duration(len(xs)); n > 1 {
+		pace = max((s.Duration-4*t.rtt)/n-t.think-30*time.Millisecond, 0)
+	}
 	for i := range xs {
+		if i > 0 {
+			t.ts.Wait(pace)
+		}
 		t.send(true, reqs[i])
 		t.ts.Wait(t.think)
 		t.send(false, resps[i])
