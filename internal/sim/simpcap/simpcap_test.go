@@ -72,6 +72,9 @@ func generator(seed uint64, small bool) func(i int) *sim.Session {
 		case 0, 1, 2: // TLS 1.3, every profile in turn
 			p := profiles[(i/12*3+i%12)%len(profiles)]
 			s.TLS = &sim.TLS{SNI: fmt.Sprintf("app%d.example.com", i), Client: p, Version: 0x0304}
+			if i%2 == 0 {
+				s.TLS.ALPN = []string{"h2", "http/1.1"}
+			}
 			s.BytesUp, s.BytesDown = int64(4000+r.IntN(40000)), int64(16000+r.IntN(200000))
 			if i%24 == 1 {
 				s.BytesUp += 5 + int64(r.IntN(10)) // leftovers folded into the Finished record
@@ -374,7 +377,12 @@ func TestSensorReadsBack(t *testing.T) {
 			e := tlss[k]
 			require.NotNil(t, e, name)
 			require.Equal(t, s.TLS.SNI, e.ServerName, name)
-			hello := wire.ClientHello(s.TLS.Client, s.TLS.SNI, s.TLS.ALPN, 0)
+			require.Equal(t, len(s.TLS.ALPN), len(e.ALPN), name)
+			alpn := s.TLS.ALPN
+			if alpn == nil {
+				alpn = []string{}
+			}
+			hello := wire.ClientHello(s.TLS.Client, s.TLS.SNI, alpn, 0)
 			ch, err := tlsx.ParseClientHello(hello[9:])
 			require.NoError(t, err)
 			require.Equal(t, ch.JA4(tlsx.TransportTCP), e.JA4, name)

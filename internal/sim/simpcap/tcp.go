@@ -202,7 +202,11 @@ func split(first, second []byte, budget int64) ([]byte, []byte, int64) {
 
 func (t *tcp) tls() error {
 	s := t.s
-	f, err := wire.TLSHandshake(wire.TLSConfig{Profile: s.TLS.Client, SNI: s.TLS.SNI, ALPN: s.TLS.ALPN,
+	alpn := s.TLS.ALPN
+	if alpn == nil {
+		alpn = []string{} // Session.TLS.ALPN nil means none offered
+	}
+	f, err := wire.TLSHandshake(wire.TLSConfig{Profile: s.TLS.Client, SNI: s.TLS.SNI, ALPN: alpn,
 		Version: s.TLS.Version, CertNames: s.TLS.CertNames, SelfSigned: s.TLS.SelfSigned, Time: s.Start, Seed: t.seed})
 	if err != nil {
 		return fmt.Errorf("tls: %w", err)
