@@ -40,7 +40,7 @@ func writeJSON(t testing.TB, h hash.Hash, v any) {
 }
 
 func TestDeterminism(t *testing.T) {
-	cfg := Config{Scenario: "macos-clickfix", Seed: 7, Days: 9, Devices: 30}
+	cfg := Config{Scenario: "macos-clickfix", Seed: 7, Days: 5, Devices: 20}
 	a, _, n := digest(t, cfg)
 	b, _, _ := digest(t, cfg)
 	require.Equal(t, a, b, "same seed, same output")
@@ -119,7 +119,7 @@ func TestScenarios(t *testing.T) {
 			}
 			got := map[string]*agg{}
 			var sample = map[string]*Session{}
-			truth, err := Generate(context.Background(), Config{Scenario: name, Seed: 1, Days: 14, Devices: 40}, func(s *Session) error {
+			truth, err := Generate(context.Background(), Config{Scenario: name, Seed: 1, Days: 12, Devices: 30}, func(s *Session) error {
 				if s.Label == "" {
 					return nil
 				}
@@ -165,7 +165,7 @@ func TestScenarios(t *testing.T) {
 func TestClickfixStory(t *testing.T) {
 	var c2 []*Session
 	steps := map[string]*Session{}
-	truth, err := Generate(context.Background(), Config{Scenario: "macos-clickfix", Seed: 2, Days: 14, Devices: 60}, func(s *Session) error {
+	truth, err := Generate(context.Background(), Config{Scenario: "macos-clickfix", Seed: 2, Days: 12, Devices: 30}, func(s *Session) error {
 		if s.Label == "" {
 			return nil
 		}
