@@ -298,7 +298,9 @@ func (w *world) addBehaviour(d *Device, label string, bh behaviour, scale float6
 		// Compressing must not move a weekday step onto a weekend, when
 		// its user is away: shift it to the next Monday (or back to the
 		// Friday at the end of the run). Both shifts keep the order.
-		wd := func(d int) time.Weekday { return time.Date(l.Year(), l.Month(), l.Day()+d, 12, 0, 0, 0, time.UTC).Weekday() }
+		wd := func(d int) time.Weekday {
+			return time.Date(l.Year(), l.Month(), l.Day()+d, 12, 0, 0, 0, time.UTC).Weekday()
+		}
 		if o := wd(bh.Start.Day); o != time.Saturday && o != time.Sunday {
 			for n := 0; n < 3 && (wd(day) == time.Saturday || wd(day) == time.Sunday); n++ {
 				if day+1 < w.cfg.Days {
