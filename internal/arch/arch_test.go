@@ -31,7 +31,7 @@ var allowed = map[string][]string{
 	"internal/sim/wire":    {"internal/testkit/pcapgen"},
 	"internal/sim/simpcap": {"internal/event", "internal/sim", "internal/testkit/pcapgen"},
 	"internal/app":         {"internal/"},
-	"cmd/":                 {"internal/app", "internal/config"},
+	"cmd/":                 {"internal/app", "internal/config", "internal/sim"},
 	"tools/":               {"internal/"},
 	"internal/arch":        {"internal/testkit"},
 }
