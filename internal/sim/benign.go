@@ -28,10 +28,23 @@ func (w *world) poisson(d *Device, name string, perHour float64, fire func(p *pr
 // device is on the network: the benign check-ins that look like beacons.
 func (w *world) periodic(d *Device, name string, period time.Duration, jitter float64, fire func(p *proc, t time.Time, src netip.Addr)) *proc {
 	p := w.newProc(d, name)
+	away := false
 	p.first = func(p *proc) time.Time { return w.start.Add(time.Duration(p.rng.Int64N(int64(period)))) }
-	p.next = func(p *proc, t time.Time) time.Time { return t.Add(max(time.Second, jitterDur(p.rng, period, jitter))) }
+	p.next = func(p *proc, t time.Time) time.Time {
+		n := t.Add(max(time.Second, jitterDur(p.rng, period, jitter)))
+		if away {
+			// Sleep until the device is back, then resume (with a random
+			// phase: a waking device checks in soon after it joins).
+			if back := p.st.sched.nextPresence(n, w.end); back.After(n) {
+				n = back.Add(time.Duration(p.rng.Int64N(int64(min(period, 5*time.Minute)))))
+			}
+		}
+		return n
+	}
 	p.fire = func(p *proc, t time.Time) {
-		if ok, src := p.st.sched.present(t); ok {
+		ok, src := p.st.sched.present(t)
+		away = !ok
+		if ok {
 			fire(p, t, src)
 		}
 	}
@@ -356,11 +369,10 @@ func (w *world) dhcpFire(p *proc, t time.Time, src netip.Addr) {
 	if SubnetVPN.Contains(src) {
 		return
 	}
-	srv := w.org.DHCP
 	p.push(&Session{
 		Start:  t,
 		Client: Endpoint{IP: netip.IPv4Unspecified(), Port: 68, MAC: d.MAC, TTL: 64},
-		Server: Endpoint{IP: netip.AddrFrom4([4]byte{255, 255, 255, 255}), Port: 67, MAC: srv.MAC, TTL: 128},
+		Server: Endpoint{IP: netip.AddrFrom4([4]byte{255, 255, 255, 255}), Port: 67, MAC: "ff:ff:ff:ff:ff:ff", TTL: 128},
 		Proto:  event.ProtoUDP, State: event.StateSF,
 		Duration: time.Duration(5+p.rng.IntN(400)) * time.Millisecond,
 		BytesUp:  2 * 300, BytesDown: 2 * 300,

@@ -367,7 +367,7 @@ func handshakeFacts(t *TLS) *tlsFacts {
 	if err == nil {
 		if body := firstHandshake(fl.ClientHello, 1); body != nil {
 			if ch, err := tlsx.ParseClientHello(body); err == nil {
-				f.ja3, f.ja4 = ch.JA3(), ch.JA4('t')
+				f.ja3, f.ja4 = ch.JA3(), ch.JA4(tlsx.TransportTCP)
 			}
 		}
 		if body := firstHandshake(fl.Server1, 2); body != nil {

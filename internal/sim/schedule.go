@@ -152,6 +152,35 @@ func (s *schedule) travellingAt(t time.Time) bool {
 	return s.travelling
 }
 
+// nextPresence returns the first time at or after t when the device is on
+// the network (end when none before it): absent devices' periodic
+// behaviours sleep until then instead of waking every period.
+func (s *schedule) nextPresence(t, end time.Time) time.Time {
+	if ok, _ := s.present(t); ok {
+		return t
+	}
+	p := s.d.Person
+	if p == nil {
+		return t
+	}
+	l := s.local(t)
+	day := time.Date(l.Year(), l.Month(), l.Day(), 0, 0, 0, 0, p.Zone)
+	for i := 0; i < 60 && day.Before(end); i++ {
+		s.load(day)
+		if s.arrive < s.leave && !(s.travelling && !p.TravelVPN) {
+			a := day.Add(time.Duration(s.arrive) * time.Minute)
+			if !a.Before(t) {
+				return a
+			}
+			if day.Add(time.Duration(s.leave) * time.Minute).After(t) {
+				return t.Add(time.Minute) // within the day's hours: look again soon
+			}
+		}
+		day = day.AddDate(0, 0, 1)
+	}
+	return end
+}
+
 // activity is the user's busyness at t from 0 to 1: the multiplier of
 // user-driven behaviour rates (browsing, SaaS, development).
 func (s *schedule) activity(t time.Time) float64 {
