@@ -119,14 +119,29 @@ func (p *proc) tlsTo(t time.Time, src netip.Addr, host string, port uint16, clie
 		Server: extEndpoint(ip, port),
 		Proto:  event.ProtoTCP, State: event.StateSF, Duration: dur,
 		BytesUp: up, BytesDown: down,
-		TLS: tlsFor(host, client),
+		TLS: p.w.tlsFor(host, client),
 	}
 	p.push(s)
 	return s
 }
 
-// tlsFor describes the handshake of profile client with host.
-func tlsFor(host, client string) *TLS {
+// tlsFor returns the handshake of profile client with host, shared by
+// every such session (renderers never change a Session).
+func (w *world) tlsFor(host, client string) *TLS {
+	k := [2]string{host, client}
+	if t := w.tlsCache[k]; t != nil {
+		return t
+	}
+	t := newTLS(host, client)
+	if len(w.tlsCache) > 100000 {
+		clear(w.tlsCache)
+	}
+	w.tlsCache[k] = t
+	return t
+}
+
+// newTLS describes the handshake of profile client with host.
+func newTLS(host, client string) *TLS {
 	t := &TLS{SNI: host, Client: client, Version: 0x0304}
 	switch client {
 	case "chrome-win", "edge-win", "chrome-mac", "safari-mac", "firefox-linux", "apple-ios", "okhttp":

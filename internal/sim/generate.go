@@ -211,6 +211,7 @@ type world struct {
 	heap       procHeap
 	// resolverCache holds the resolver's cached names and their expiry.
 	resolverCache map[string]time.Time
+	tlsCache map[[2]string]*TLS
 	// zone holds names a scenario defines (answers, or NXDOMAIN when nil).
 	zone map[string][]netip.Addr
 }
@@ -222,6 +223,7 @@ func newWorld(cfg Config) *world {
 		state:         map[*Device]*devState{},
 		resolverCache: map[string]time.Time{},
 		zone:          map[string][]netip.Addr{},
+		tlsCache:      map[[2]string]*TLS{},
 	}
 	for _, d := range w.org.Devices {
 		w.state[d] = &devState{d: d, sched: newSchedule(d, cfg.Start), cache: map[string]time.Time{}, port: 50000 + int(d.seed%10000)}

@@ -2,7 +2,6 @@ package sim
 
 import (
 	"fmt"
-	"hash/fnv"
 	"math/rand/v2"
 	"net/netip"
 	"time"
@@ -128,13 +127,19 @@ var ouis = map[string][]string{
 	"android": {"8c:f5:a3", "e8:50:8b"},
 }
 
+// hash64 is FNV-1a over parts, each followed by a zero byte (inline: no
+// allocation on hot paths).
 func hash64(parts ...string) uint64 {
-	h := fnv.New64a()
+	const prime = 1099511628211
+	h := uint64(14695981039346656037)
 	for _, p := range parts {
-		h.Write([]byte(p))
-		h.Write([]byte{0})
+		for i := 0; i < len(p); i++ {
+			h ^= uint64(p[i])
+			h *= prime
+		}
+		h *= prime // the zero byte: h ^= 0
 	}
-	return h.Sum64()
+	return h
 }
 
 // rngFor returns the random stream of one named thing, independent of
