@@ -211,7 +211,7 @@ type world struct {
 	heap       procHeap
 	// resolverCache holds the resolver's cached names and their expiry.
 	resolverCache map[string]time.Time
-	tlsCache map[[2]string]*TLS
+	tlsCache      map[[2]string]*TLS
 	// zone holds names a scenario defines (answers, or NXDOMAIN when nil).
 	zone map[string][]netip.Addr
 }
