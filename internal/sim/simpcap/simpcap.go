@@ -12,9 +12,13 @@ package simpcap
 
 import (
 	"bufio"
+	"cmp"
 	"container/heap"
 	"encoding/binary"
+	"errors"
 	"fmt"
+	"iter"
+	"slices"
 	"hash/fnv"
 	"io"
 	"net"
@@ -56,6 +60,10 @@ type Writer struct {
 	packets  int
 	cur      []pkt // the session being rendered
 	gen      *pcapgen.Writer
+	// active are the large sessions rendering step by step, earliest
+	// clock first; lateErrs their errors.
+	active   []*stepwise
+	lateErrs []error
 	// small and large are free frame buffers (ACK-sized and MTU-sized),
 	// reused once written.
 	small, large [][]byte
@@ -160,6 +168,7 @@ func (w *Writer) Write(s *sim.Session) error {
 			s.Client.IP, s.Server.IP, s.Start.Format(time.RFC3339Nano), w.last.Format(time.RFC3339Nano))
 	}
 	w.last = s.Start
+	w.advance(s.Start)
 	w.flush(s.Start.UnixNano())
 	if w.err != nil {
 		return w.err
@@ -172,7 +181,11 @@ func (w *Writer) Write(s *sim.Session) error {
 			w.cur = append(w.cur, pkt{ts: ts.UnixNano(), data: w.frame(frame)})
 		})
 	}
-	err := render(w.gen, s, w.opt.Seed)
+	if s.Proto == event.ProtoTCP && s.DHCP == nil && s.BytesUp+s.BytesDown > stepwiseAbove {
+		w.startStepwise(s)
+		return nil
+	}
+	err := render(w.gen, s, w.opt.Seed, nil)
 	if err == nil {
 		err = w.gen.Err()
 	}
@@ -196,6 +209,88 @@ func (w *Writer) Write(s *sim.Session) error {
 	return nil
 }
 
+// stepwiseAbove is the payload size from which a TCP session is rendered
+// step by step (one burst at a time, interleaved with later sessions)
+// rather than at once: a backup of gigabytes must not sit in memory.
+const stepwiseAbove = 4 << 20
+
+// stepwise is a large session being rendered as a coroutine.
+type stepwise struct {
+	next func() (time.Time, bool)
+	stop func()
+	now  time.Time // the session's clock at its last step
+	seq  uint64
+	gen  *pcapgen.Writer
+	cur  []pkt
+	s    *sim.Session
+	err  error
+}
+
+func (w *Writer) startStepwise(s *sim.Session) {
+	st := &stepwise{s: s, now: s.Start}
+	w.seq++
+	st.seq = w.seq
+	st.gen = pcapgen.NewSink(func(ts time.Time, frame []byte) {
+		st.cur = append(st.cur, pkt{ts: ts.UnixNano(), data: w.frame(frame)})
+	})
+	seed := w.opt.Seed
+	st.next, st.stop = iter.Pull(func(yield func(time.Time) bool) {
+		err := render(st.gen, s, seed, func(now time.Time) {
+			if !yield(now) {
+				panic(errStopped)
+			}
+		})
+		if err == nil {
+			err = st.gen.Err()
+		}
+		st.err = err
+	})
+	w.sessions++
+	w.step(st)
+}
+
+// errStopped unwinds a stepwise session stopped before its end.
+var errStopped = errors.New("simpcap: session stopped")
+
+// step runs st to its next burst and queues what it wrote; a finished
+// session leaves the active list.
+func (w *Writer) step(st *stepwise) {
+	now, ok := st.next()
+	for _, p := range st.cur {
+		w.seq++
+		p.seq = w.seq
+		heap.Push(&w.q, p)
+	}
+	w.packets += len(st.cur)
+	clear(st.cur)
+	st.cur = st.cur[:0]
+	if !ok {
+		if st.err != nil {
+			w.lateErrs = append(w.lateErrs, fmt.Errorf("session %s:%d -> %s:%d at %s: %w", st.s.Client.IP, st.s.Client.Port,
+				st.s.Server.IP, st.s.Server.Port, st.s.Start.Format(time.RFC3339Nano), st.err))
+		}
+		return
+	}
+	st.now = now
+	i, _ := slices.BinarySearchFunc(w.active, st, func(a, b *stepwise) int {
+		if c := a.now.Compare(b.now); c != 0 {
+			return c
+		}
+		return cmp.Compare(a.seq, b.seq)
+	})
+	w.active = slices.Insert(w.active, i, st)
+}
+
+// advance steps the large sessions until every one's clock is past t, so
+// that none can still write a packet at or before t.
+func (w *Writer) advance(t time.Time) {
+	for len(w.active) > 0 && !w.active[0].now.After(t) {
+		st := w.active[0]
+		w.active = slices.Delete(w.active, 0, 1)
+		w.step(st)
+	}
+}
+
 // flush writes every queued packet at or before until (Unix ns).
 func (w *Writer) flush(until int64) {
 	for len(w.q) > 0 && w.q[0].ts <= until && w.err == nil {
@@ -212,12 +307,18 @@ func (w *Writer) flush(until int64) {
 	}
 }
 
-// Close writes the packets still queued and flushes the output; it does
-// not close the underlying io.Writer.
+// Close finishes the sessions still rendering, writes the packets still
+// queued and flushes the output; it does not close the underlying
+// io.Writer. Errors of large sessions (rendered step by step) are
+// reported here.
 func (w *Writer) Close() error {
+	w.advance(time.Unix(0, 1<<63-1))
 	w.flush(1<<63 - 1)
 	if w.err != nil {
 		return w.err
+	}
+	if err := errors.Join(w.lateErrs...); err != nil {
+		return err
 	}
 	if err := w.bw.Flush(); err != nil {
 		return fmt.Errorf("flush pcap: %w", err)
@@ -268,7 +369,7 @@ func rtt(s *sim.Session) time.Duration {
 	return 8*time.Millisecond + v*110*time.Microsecond
 }
 
-func render(pw *pcapgen.Writer, s *sim.Session, seed uint64) error {
+func render(pw *pcapgen.Writer, s *sim.Session, seed uint64, yield func(time.Time)) error {
 	seed = sessionSeed(s, seed)
 	switch {
 	case s.DHCP != nil:
@@ -278,7 +379,7 @@ func render(pw *pcapgen.Writer, s *sim.Session, seed uint64) error {
 	case s.Proto == event.ProtoICMP:
 		return renderICMP(pw, s, seed)
 	}
-	return renderTCP(pw, s, seed)
+	return renderTCP(pw, s, seed, yield)
 }
 
 func renderDHCP(pw *pcapgen.Writer, s *sim.Session) error {

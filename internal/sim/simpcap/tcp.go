@@ -42,6 +42,16 @@ type tcp struct {
 	// duration rather than all coming first; bursts counts them.
 	pace   time.Duration
 	bursts int
+	// yield, when set, hands control back to the Writer before each
+	// burst (see Writer.Write: large sessions render step by step).
+	yield func(now time.Time)
+}
+
+// step yields before a burst when rendering step by step.
+func (t *tcp) step() {
+	if t.yield != nil {
+		t.yield(t.ts.Now())
+	}
 }
 
 // setPace spreads n bursts over what the session's duration leaves after
@@ -74,6 +84,7 @@ func nbursts(n int64) int64 { return (n + burst - 1) / burst }
 func (t *tcp) send(fromClient bool, data []byte) {
 	for len(data) > 0 {
 		k := min(len(data), burst)
+		t.step()
 		t.ts.Send(fromClient, data[:k])
 		data = data[k:]
 	}
@@ -91,6 +102,7 @@ func (t *tcp) sendApp(fromClient bool, n int64) {
 		}
 		t.buf = wire.AppData(t.buf[:0], int(k), t.seed+i*2+b2u(fromClient))
 		t.next()
+		t.step()
 		t.ts.Send(fromClient, t.buf)
 		n -= k
 	}
@@ -106,6 +118,7 @@ func (t *tcp) sendRaw(fromClient bool, n int64, f *filler) {
 		b := t.buf[:k]
 		f.read(b)
 		t.next()
+		t.step()
 		t.ts.Send(fromClient, b)
 		n -= k
 	}
@@ -118,7 +131,7 @@ func b2u(b bool) uint64 {
 	return 0
 }
 
-func renderTCP(pw *pcapgen.Writer, s *sim.Session, seed uint64) error {
+func renderTCP(pw *pcapgen.Writer, s *sim.Session, seed uint64, yield func(now time.Time)) error {
 	c, srv := host(s.Client).At(s.Client.Port), host(s.Server).At(s.Server.Port)
 	r := rtt(s)
 	ts := pw.TCPSession(s.Start, c, srv, pcapgen.SessionOptions{RTT: r})
@@ -141,7 +154,8 @@ func renderTCP(pw *pcapgen.Writer, s *sim.Session, seed uint64) error {
 		return pw.Err()
 	}
 	ts.Handshake()
-	t := &tcp{ts: ts, s: s, seed: seed, rtt: r, think: 2*time.Millisecond + time.Duration(seed%28000)*time.Microsecond}
+	t := &tcp{ts: ts, s: s, seed: seed, rtt: r, think: 2*time.Millisecond + time.Duration(seed%28000)*time.Microsecond,
+		yield: yield}
 	var err error
 	switch {
 	case s.TLS != nil:
