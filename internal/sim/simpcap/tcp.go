@@ -15,7 +15,7 @@ import (
 // burst is the most one Send writes at once: long transfers go out as a
 // series of bursts, which bounds the memory of one call and looks like a
 // sender filling its socket buffer.
-const burst = 64 * wire.FullRecord
+const burst = 4 * wire.FullRecord
 
 // filler is a deterministic source of opaque payload bytes.
 type filler struct{ c *rand.ChaCha8 }
@@ -61,9 +61,9 @@ func (t *tcp) setPace(n int64, rtt time.Duration) {
 	if n <= 2 {
 		return
 	}
-	// A full burst takes about 30ms on the wire at the segment gap, and
-	// its last ACK a round trip.
-	if p := (t.s.Duration-4*rtt-t.think)/time.Duration(n) - 30*time.Millisecond - rtt; p > 0 {
+	// A full burst (46 segments) takes about 2ms on the wire at the
+	// segment gap, and its last ACK a round trip.
+	if p := (t.s.Duration-4*rtt-t.think)/time.Duration(n) - 2*time.Millisecond - rtt; p > 0 {
 		t.pace = p
 	}
 }
@@ -259,7 +259,7 @@ func (t *tcp) http() {
 	// fetches or a polling client's do.
 	var pace time.Duration
 	if n := time.Duration(len(xs)); n > 1 {
-		pace = max((s.Duration-4*t.rtt)/n-t.think-30*time.Millisecond, 0)
+		pace = max((s.Duration-4*t.rtt)/n-t.think-2*time.Millisecond, 0)
 	}
 	for i := range xs {
 		if i > 0 {
