@@ -327,7 +327,9 @@ func (w *world) addUser(d *Device) {
 		p.push(&Session{
 			Start: s.Start.Add(3 * time.Second), Client: devEndpoint(d, src, p.st.ephemeral()),
 			Server: extEndpoint(ip, 8801), Proto: event.ProtoUDP, State: event.StateSF, Duration: dur,
-			BytesUp: rate * 120e3 / 8, BytesDown: rate * 600e3 / 8,
+			// Audio-level media rates (24/64 kbit/s): video rates would make
+			// a day of meetings gigabytes of packets for no detection value.
+			BytesUp: rate * 24e3 / 8, BytesDown: rate * 64e3 / 8,
 		})
 	})
 	w.poisson(d, "cloud-upload", 0.15, func(p *proc, t time.Time) {
@@ -580,7 +582,10 @@ func (w *world) addServers() {
 	}
 	for _, fs := range o.ByRole(RoleFileServer) {
 		w.daily(fs, "backup", 60, 20, func(p *proc, t time.Time, src netip.Addr) {
-			up := logNormal(p.rng, 12e9, 0.3)
+			// Real nightly backups run to gigabytes; 400 MB keeps them the
+			// largest benign upload (well above a 30 MiB exfiltration) while
+			// a month of pcap output stays writable.
+			up := logNormal(p.rng, 400e6, 0.3)
 			p.tlsTo(t, src, "s3.us-east-1.amazonaws.com", 443, "powershell", up, up/500, time.Duration(up/40e6)*time.Second)
 		})
 		for _, pr := range o.ByRole(RolePrinter) {
