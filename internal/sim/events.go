@@ -3,11 +3,9 @@ package sim
 import (
 	"crypto/sha256"
 	"crypto/x509"
-	"encoding/binary"
 	"encoding/hex"
 	"fmt"
 	"hash/fnv"
-	"math/bits"
 	"net/http"
 	"net/netip"
 	"slices"
@@ -27,7 +25,7 @@ import (
 // rendering of the same session gets the same uid.
 func Events(s *Session, emit func(event.Event) error) error {
 	id := event.ConnID{OrigH: s.Client.IP, OrigP: s.Client.Port, RespH: s.Server.IP, RespP: s.Server.Port}
-	uid := makeUID(s.Start, ipProto(s.Proto), id)
+	uid := event.ConnUID(s.Start, ipProto(s.Proto), id)
 	meta := event.Meta{TS: s.Start, UID: uid, ID: id}
 	established := s.State == event.StateSF || s.State == event.StateRSTO || s.State == event.StateRSTR
 	service := ""
@@ -71,36 +69,6 @@ func ipProto(p event.Proto) uint8 {
 		return 1
 	}
 	return 0
-}
-
-const base62 = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
-
-// makeUID is the pcap sensor's uid derivation ('C' and 17 base62
-// characters from FNV-128a of time, protocol and 5-tuple), copied so that
-// events and a pcap of the same session agree.
-func makeUID(ts time.Time, proto uint8, id event.ConnID) string {
-	h := fnv.New128a()
-	var b [8 + 1 + 2*16 + 4]byte
-	binary.BigEndian.PutUint64(b[0:], uint64(ts.UnixNano()))
-	b[8] = proto
-	o, r := id.OrigH.As16(), id.RespH.As16()
-	copy(b[9:], o[:])
-	copy(b[25:], r[:])
-	binary.BigEndian.PutUint16(b[41:], id.OrigP)
-	binary.BigEndian.PutUint16(b[43:], id.RespP)
-	h.Write(b[:])
-	var sum [16]byte
-	h.Sum(sum[:0])
-	hi, lo := binary.BigEndian.Uint64(sum[:8]), binary.BigEndian.Uint64(sum[8:])
-	var out [18]byte
-	out[0] = 'C'
-	for i := 17; i >= 1; i-- {
-		var rem uint64
-		hi, rem = bits.Div64(0, hi, 62)
-		lo, rem = bits.Div64(rem, lo, 62)
-		out[i] = base62[rem]
-	}
-	return string(out[:])
 }
 
 // TCP/IP overheads for the packet estimates: 20 bytes of IPv4, 32 of TCP

@@ -75,9 +75,9 @@ func TestEventsUIDMatchesSensor(t *testing.T) {
 	// The same derivation as internal/sensor/pcap's makeUID: a known value
 	// pins it (recomputed by hand from that function's definition).
 	id := event.ConnID{OrigH: tClient.IP, OrigP: tClient.Port, RespH: tServer.IP, RespP: tServer.Port}
-	a, b := makeUID(tStart, 6, id), makeUID(tStart, 6, id)
+	a, b := event.ConnUID(tStart, 6, id), event.ConnUID(tStart, 6, id)
 	require.Equal(t, a, b)
-	require.NotEqual(t, a, makeUID(tStart.Add(time.Nanosecond), 6, id))
+	require.NotEqual(t, a, event.ConnUID(tStart.Add(time.Nanosecond), 6, id))
 	require.Equal(t, byte('C'), a[0])
 }
 

@@ -188,7 +188,7 @@ func (en *Engine) newFlow(key flowKey, p *packet, sp, dp uint16, reply bool) *fl
 		f.id = event.ConnID{OrigH: p.dst, OrigP: dp, RespH: p.src, RespP: sp}
 		f.hist = append(f.hist, '^')
 	}
-	f.uid = makeUID(p.ts, p.proto, f.id)
+	f.uid = event.ConnUID(p.ts, p.proto, f.id)
 	en.flows[key] = f
 	en.stats.Flows++
 	switch f.proto {

@@ -1,9 +1,6 @@
 package pcap
 
 import (
-	"encoding/binary"
-	"hash/fnv"
-	"math/bits"
 	"net/netip"
 	"time"
 
@@ -144,34 +141,6 @@ func (f *flow) scaled(dir stream.Dir, c byte, counter, threshold *uint32) {
 			*counter = 0
 		}
 	}
-}
-
-const base62 = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
-
-// makeUID derives a Zeek-shaped uid ('C' and 17 base62 characters) from
-// the first packet's time and the 5-tuple, so that re-runs agree.
-func makeUID(ts time.Time, proto uint8, id event.ConnID) string {
-	h := fnv.New128a()
-	var b [8 + 1 + 2*16 + 4]byte
-	binary.BigEndian.PutUint64(b[0:], uint64(ts.UnixNano()))
-	b[8] = proto
-	o, r := id.OrigH.As16(), id.RespH.As16()
-	copy(b[9:], o[:])
-	copy(b[25:], r[:])
-	binary.BigEndian.PutUint16(b[41:], id.OrigP)
-	binary.BigEndian.PutUint16(b[43:], id.RespP)
-	h.Write(b[:])
-	sum := h.Sum(nil)
-	hi, lo := binary.BigEndian.Uint64(sum[:8]), binary.BigEndian.Uint64(sum[8:])
-	out := make([]byte, 18)
-	out[0] = 'C'
-	for i := 17; i >= 1; i-- {
-		var rem uint64
-		hi, rem = bits.Div64(0, hi, 62)
-		lo, rem = bits.Div64(rem, lo, 62)
-		out[i] = base62[rem]
-	}
-	return string(out)
 }
 
 // ICMP types that come in request/reply pairs share one flow, as in Zeek:
