@@ -1,12 +1,10 @@
 package app
 
 import (
-	"bufio"
 	"context"
 	"fmt"
 	"maps"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"regexp"
 	"slices"
@@ -32,27 +30,6 @@ func decode(t testing.TB, path string) []event.Event {
 	})
 	require.NoError(t, err, path)
 	return out
-}
-
-// tshark runs tshark over path with a display filter and fields, and
-// returns one line per packet; it skips the test when tshark is missing.
-func tshark(t testing.TB, path, filter string, fields ...string) []string {
-	t.Helper()
-	if _, err := exec.LookPath("tshark"); err != nil {
-		t.Skip("skipping: tshark is not installed (Debian package tshark)")
-	}
-	args := []string{"-n", "-r", path, "-Y", filter, "-T", "fields", "-E", "separator=|", "-E", "occurrence=f"}
-	for _, f := range fields {
-		args = append(args, "-e", f)
-	}
-	out, err := exec.Command("tshark", args...).Output()
-	require.NoError(t, err, "tshark %v", args)
-	var lines []string
-	sc := bufio.NewScanner(strings.NewReader(string(out)))
-	for sc.Scan() {
-		lines = append(lines, sc.Text())
-	}
-	return lines
 }
 
 // agreementCaptures are real captures with HTTP, TLS and DNS in them.
@@ -107,9 +84,10 @@ func TestAgreesWithTshark(t *testing.T) {
 				}
 			}
 			var wantSNI, wantHTTP, wantDNS, wantNX []string
-			for _, l := range tshark(t, path, "tls.handshake.type == 1 || http.request || dns || mdns || llmnr",
-				"tls.handshake.type", "tls.handshake.extensions_server_name", "http.request.method",
-				"http.host", "http.request.uri", "dns.qry.name", "dns.flags.response", "dns.flags.rcode") {
+			for _, l := range testkit.Tshark(t, path, append([]string{"-E", "separator=|", "-E", "occurrence=f"},
+				testkit.TsharkFields("tls.handshake.type == 1 || http.request || dns || mdns || llmnr",
+					"tls.handshake.type", "tls.handshake.extensions_server_name", "http.request.method",
+					"http.host", "http.request.uri", "dns.qry.name", "dns.flags.response", "dns.flags.rcode")...)...) {
 				f := strings.Split(l, "|")
 				if f[0] == "1" && f[1] != "" {
 					wantSNI = append(wantSNI, f[1])

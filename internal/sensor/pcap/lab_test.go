@@ -4,7 +4,6 @@ import (
 	"context"
 	"encoding/json"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strconv"
 	"strings"
@@ -96,13 +95,11 @@ func TestLabCapture(t *testing.T) {
 	require.GreaterOrEqual(t, exfil, int64(15_934_068), "the exfiltration's upload")
 }
 
-// tsharkCount runs tshark with args and counts the output lines
-// containing substr.
-func tsharkCount(t *testing.T, substr string, args ...string) int {
-	out, err := exec.Command("tshark", args...).Output()
-	require.NoError(t, err)
+// tsharkCount runs tshark over path with args and counts the output
+// lines containing substr.
+func tsharkCount(t *testing.T, substr, path string, args ...string) int {
 	n := 0
-	for _, l := range strings.Split(string(out), "\n") {
+	for _, l := range testkit.Tshark(t, path, args...) {
 		if strings.Contains(l, substr) {
 			n++
 		}
@@ -114,9 +111,6 @@ func tsharkCount(t *testing.T, substr string, args ...string) int {
 // real captures. Conversations are compared as distinct 5-tuples, since
 // tshark does not split a tuple reused after a timeout.
 func TestAgainstTshark(t *testing.T) {
-	if _, err := exec.LookPath("tshark"); err != nil {
-		t.Skip("skipping: tshark not installed")
-	}
 	for _, rel := range []string{
 		"zeek-traces/wikipedia.pcap",
 		"zeek-traces/nmap-vsn.pcap",
@@ -152,10 +146,10 @@ func TestAgainstTshark(t *testing.T) {
 					}
 				}
 			}
-			require.Equal(t, tsharkCount(t, "<->", "-r", path, "-q", "-z", "conv,tcp"), len(tuples[event.ProtoTCP]), "tcp conversations")
-			require.Equal(t, tsharkCount(t, "<->", "-r", path, "-q", "-z", "conv,udp"), len(tuples[event.ProtoUDP]), "udp conversations")
-			require.Equal(t, tsharkCount(t, "DNS", "-r", path, "-Y", "(dns.flags.response==0 && udp.dstport==53) || (dns.flags.response==1 && udp.srcport==53 && !dns.response_to)"), dns, "dns queries and unanswered responses")
-			require.Equal(t, tsharkCount(t, "DNS", "-r", path, "-Y", "dns.flags.rcode==3 && udp.srcport==53"), nx, "NXDOMAIN")
+			require.Equal(t, tsharkCount(t, "<->", path, "-q", "-z", "conv,tcp"), len(tuples[event.ProtoTCP]), "tcp conversations")
+			require.Equal(t, tsharkCount(t, "<->", path, "-q", "-z", "conv,udp"), len(tuples[event.ProtoUDP]), "udp conversations")
+			require.Equal(t, tsharkCount(t, "DNS", path, "-Y", "(dns.flags.response==0 && udp.dstport==53) || (dns.flags.response==1 && udp.srcport==53 && !dns.response_to)"), dns, "dns queries and unanswered responses")
+			require.Equal(t, tsharkCount(t, "DNS", path, "-Y", "dns.flags.rcode==3 && udp.srcport==53"), nx, "NXDOMAIN")
 		})
 	}
 }

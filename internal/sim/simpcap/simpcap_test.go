@@ -7,9 +7,8 @@ import (
 	"math/rand/v2"
 	"net/netip"
 	"os"
-	"os/exec"
 	"path/filepath"
-	"strings"
+	"slices"
 	"testing"
 	"time"
 
@@ -24,6 +23,7 @@ import (
 	"github.com/vigil-ndr/vigil/internal/sim"
 	"github.com/vigil-ndr/vigil/internal/sim/simpcap"
 	"github.com/vigil-ndr/vigil/internal/sim/wire"
+	"github.com/vigil-ndr/vigil/internal/testkit"
 )
 
 var t0 = time.Date(2026, 3, 2, 9, 0, 0, 0, time.UTC)
@@ -242,28 +242,11 @@ func TestBadSessionIsSkipped(t *testing.T) {
 // TestTshark reads a rendered capture with Wireshark's dissectors: no
 // malformed packets, no expert errors, valid checksums, the names sent.
 func TestTshark(t *testing.T) {
-	tshark, err := exec.LookPath("tshark")
-	if err != nil {
-		t.Skip("skipping: tshark not installed")
-	}
 	ss := varied(400, 3)
 	file := filepath.Join(t.TempDir(), "sim.pcap")
 	require.NoError(t, os.WriteFile(file, render(t, ss, simpcap.Options{}), 0o644))
 	fields := func(filter string, f ...string) []string {
-		args := []string{"-n", "-r", file, "-o", "ip.check_checksum:TRUE", "-o", "tcp.check_checksum:TRUE",
-			"-o", "udp.check_checksum:TRUE", "-Y", filter, "-T", "fields"}
-		for _, x := range f {
-			args = append(args, "-e", x)
-		}
-		out, err := exec.Command(tshark, args...).Output()
-		require.NoError(t, err, "tshark %v", args)
-		var lines []string
-		for _, l := range strings.Split(strings.TrimSpace(string(out)), "\n") {
-			if l != "" {
-				lines = append(lines, l)
-			}
-		}
-		return lines
+		return testkit.Tshark(t, file, append(slices.Clone(testkit.TsharkChecksums), testkit.TsharkFields(filter, f...)...)...)
 	}
 	require.Empty(t, fields("_ws.malformed || _ws.expert.severity == error || _ws.expert.message contains \"checksum\"",
 		"frame.number", "_ws.expert.message"))

@@ -11,7 +11,6 @@ import (
 	"net/http"
 	"net/netip"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -24,6 +23,7 @@ import (
 	"github.com/stretchr/testify/require"
 	"golang.org/x/net/dns/dnsmessage"
 
+	"github.com/vigil-ndr/vigil/internal/testkit"
 	"github.com/vigil-ndr/vigil/internal/testkit/pcapgen"
 )
 
@@ -405,10 +405,6 @@ func TestCertificatesAreDeterministic(t *testing.T) {
 // installed: no malformed packets or expert errors, bad checksums flagged,
 // and the streams, names and host names written are seen.
 func TestTshark(t *testing.T) {
-	tshark, err := exec.LookPath("tshark")
-	if err != nil {
-		t.Skip("skipping: tshark not installed")
-	}
 	var buf bytes.Buffer
 	w := pcapgen.New(&buf, pcapgen.Options{Sort: true})
 	everything(t, w)
@@ -416,20 +412,7 @@ func TestTshark(t *testing.T) {
 	file := filepath.Join(t.TempDir(), "all.pcap")
 	require.NoError(t, os.WriteFile(file, buf.Bytes(), 0o644))
 	fields := func(filter string, f ...string) []string {
-		args := []string{"-n", "-r", file, "-o", "ip.check_checksum:TRUE", "-o", "tcp.check_checksum:TRUE",
-			"-o", "udp.check_checksum:TRUE", "-Y", filter, "-T", "fields"}
-		for _, x := range f {
-			args = append(args, "-e", x)
-		}
-		out, err := exec.Command(tshark, args...).Output()
-		require.NoError(t, err, "tshark %v", args)
-		var lines []string
-		for _, l := range strings.Split(strings.TrimSpace(string(out)), "\n") {
-			if l != "" {
-				lines = append(lines, l)
-			}
-		}
-		return lines
+		return testkit.Tshark(t, file, append(slices.Clone(testkit.TsharkChecksums), testkit.TsharkFields(filter, f...)...)...)
 	}
 	require.Empty(t, fields("_ws.malformed || _ws.expert.severity == error || _ws.expert.message contains \"checksum\"",
 		"frame.number", "_ws.expert.message"))
