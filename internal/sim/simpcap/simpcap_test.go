@@ -12,13 +12,14 @@ import (
 	"testing"
 	"time"
 
+	"github.com/vigil-ndr/vigil/internal/app"
+	"github.com/vigil-ndr/vigil/internal/config"
+
 	"github.com/stretchr/testify/require"
 
 	"github.com/vigil-ndr/vigil/internal/event"
 	"github.com/vigil-ndr/vigil/internal/sensor"
-	"github.com/vigil-ndr/vigil/internal/sensor/http1"
 	"github.com/vigil-ndr/vigil/internal/sensor/pcap"
-	"github.com/vigil-ndr/vigil/internal/sensor/stream"
 	"github.com/vigil-ndr/vigil/internal/sensor/tlsx"
 	"github.com/vigil-ndr/vigil/internal/sim"
 	"github.com/vigil-ndr/vigil/internal/sim/simpcap"
@@ -263,27 +264,6 @@ func TestTshark(t *testing.T) {
 	require.Len(t, fields("http.request", "http.host"), hosts)
 }
 
-// captureConfig is internal/app's CaptureConfig with the defaults: the
-// flow engine with Vigil's TLS and HTTP analyzers.
-func captureConfig() pcap.Config {
-	c := pcap.DefaultConfig()
-	c.Analyzers = []pcap.AnalyzerFactory{
-		func(c stream.Conn, first []byte, _ stream.Dir, emit func(event.Event)) stream.Analyzer {
-			if !tlsx.Sniff(first) {
-				return nil
-			}
-			return tlsx.New(c, emit)
-		},
-		func(c stream.Conn, first []byte, _ stream.Dir, emit func(event.Event)) stream.Analyzer {
-			if !http1.Sniff(first) {
-				return nil
-			}
-			return http1.New(c, emit)
-		},
-	}
-	return c
-}
-
 type key struct {
 	oh netip.Addr
 	op uint16
@@ -303,7 +283,7 @@ func TestSensorReadsBack(t *testing.T) {
 	dnss := map[key]*event.DNS{}
 	dhcps := map[string]*event.DHCP{}
 	var problems []sensor.Problem
-	err := pcap.ReadFiles(context.Background(), []string{file}, captureConfig(),
+	err := pcap.ReadFiles(context.Background(), []string{file}, app.CaptureConfig(config.Default()),
 		sensor.Options{OnProblem: func(p sensor.Problem) error { problems = append(problems, p); return nil }},
 		func(e event.Event) error {
 			m := e.Base()
@@ -418,7 +398,7 @@ func TestLargeUpload(t *testing.T) {
 	require.NoError(t, os.WriteFile(file, render(t, []*sim.Session{s}, simpcap.Options{Nanosecond: true}), 0o644))
 	var conn *event.Conn
 	var tls *event.TLS
-	require.NoError(t, pcap.ReadFiles(context.Background(), []string{file}, captureConfig(), sensor.Options{},
+	require.NoError(t, pcap.ReadFiles(context.Background(), []string{file}, app.CaptureConfig(config.Default()), sensor.Options{},
 		func(e event.Event) error {
 			switch e := e.(type) {
 			case *event.Conn:
