@@ -21,19 +21,25 @@ const module = "github.com/vigil-ndr/vigil/"
 // allowed maps a package prefix (relative to the module) to the project
 // packages its non-test files may import. The longest matching prefix wins.
 var allowed = map[string][]string{
-	"internal/event":       {},
-	"internal/sensor":      {"internal/event", "internal/sensor"},
-	"internal/device":      {"internal/event"},
-	"internal/config":      {"internal/device"},
-	"internal/store":       {"internal/event", "internal/store"},
-	"internal/testkit":     {"internal/event", "internal/sensor", "internal/testkit"},
-	"internal/sim":         {"internal/event", "internal/sensor", "internal/sim", "internal/testkit/pcapgen"},
-	"internal/sim/wire":    {"internal/testkit/pcapgen"},
-	"internal/sim/simpcap": {"internal/event", "internal/sim", "internal/testkit/pcapgen"},
-	"internal/app":         {"internal/"},
-	"cmd/":                 {"internal/app", "internal/config", "internal/sim"},
-	"tools/":               {"internal/"},
-	"internal/arch":        {"internal/testkit"},
+	"internal/event":             {},
+	"internal/sensor":            {"internal/event", "internal/sensor"},
+	"internal/device":            {"internal/event"},
+	"internal/config":            {"internal/device", "internal/baseline", "internal/detect", "internal/units"},
+	"internal/units":             {},
+	"internal/intel":             {"internal/intel"},
+	"internal/breach":            {},
+	"internal/baseline":          {"internal/units"},
+	"internal/detect":            {"internal/event", "internal/baseline", "internal/breach", "internal/intel", "internal/units", "internal/detect"},
+	"internal/detect/detecttest": {"internal/"},
+	"internal/store":             {"internal/event", "internal/store"},
+	"internal/testkit":           {"internal/event", "internal/sensor", "internal/testkit"},
+	"internal/sim":               {"internal/event", "internal/sensor", "internal/sim", "internal/testkit/pcapgen"},
+	"internal/sim/wire":          {"internal/testkit/pcapgen"},
+	"internal/sim/simpcap":       {"internal/event", "internal/sim", "internal/testkit/pcapgen"},
+	"internal/app":               {"internal/"},
+	"cmd/":                       {"internal/app", "internal/config", "internal/sim"},
+	"tools/":                     {"internal/"},
+	"internal/arch":              {"internal/testkit"},
 }
 
 func rule(pkg string) ([]string, bool) {

@@ -15,7 +15,10 @@ import (
 
 	"go.yaml.in/yaml/v3"
 
+	"github.com/vigil-ndr/vigil/internal/baseline"
+	"github.com/vigil-ndr/vigil/internal/detect"
 	"github.com/vigil-ndr/vigil/internal/device"
+	"github.com/vigil-ndr/vigil/internal/units"
 )
 
 // Config is the whole configuration. The zero value is not useful; start
@@ -26,6 +29,15 @@ type Config struct {
 	Internal []Prefix `yaml:"internal"`
 	// Capture configures packet capture analysis.
 	Capture Capture `yaml:"capture"`
+	// Baseline sets the learning period, prevalence window and rarity.
+	Baseline baseline.Settings `yaml:"baseline"`
+	// Scoring sets how breaches combine into device threat scores.
+	Scoring detect.Scoring `yaml:"scoring"`
+	// Models maps a model ID (or catalogue name) to its settings:
+	// enabled, cooldown and the model's own thresholds.
+	Models map[string]yaml.Node `yaml:"models"`
+	// Allowlist suppresses matching breaches.
+	Allowlist []detect.AllowRule `yaml:"allowlist"`
 }
 
 // Capture holds the flow engine's settings, with Zeek's defaults.
@@ -47,6 +59,8 @@ func Default() Config {
 			ICMPInactivity: Duration(time.Minute),
 			MaxFlows:       1 << 20,
 		},
+		Baseline: baseline.DefaultSettings(),
+		Scoring:  detect.DefaultScoring(),
 	}
 	for _, p := range device.DefaultInternal() {
 		c.Internal = append(c.Internal, Prefix(p))
@@ -89,8 +103,25 @@ func (c *Config) Validate() error {
 	if c.Capture.MaxFlows < 1000 {
 		return fmt.Errorf("capture.max_flows: must be at least 1000, got %d", c.Capture.MaxFlows)
 	}
+	if err := c.Baseline.Validate(); err != nil {
+		return err
+	}
+	if err := c.Scoring.Validate(); err != nil {
+		return err
+	}
+	for i := range c.Allowlist {
+		if err := c.Allowlist[i].Compile(); err != nil {
+			return fmt.Errorf("allowlist rule %d: %w", i+1, err)
+		}
+	}
+	if _, err := c.DetectModels(); err != nil {
+		return err
+	}
 	return nil
 }
+
+// DetectModels builds the registered models with the configured settings.
+func (c *Config) DetectModels() ([]detect.Configured, error) { return detect.Configure(c.Models) }
 
 // InternalPrefixes returns Internal as netip prefixes.
 func (c *Config) InternalPrefixes() []netip.Prefix {
@@ -154,19 +185,6 @@ func (p *Prefix) UnmarshalYAML(n *yaml.Node) error {
 	return nil
 }
 
-// Duration is a time.Duration that decodes from YAML text such as "5m".
-type Duration time.Duration
-
-// UnmarshalYAML parses a Go duration string.
-func (d *Duration) UnmarshalYAML(n *yaml.Node) error {
-	var s string
-	if err := n.Decode(&s); err != nil {
-		return err
-	}
-	v, err := time.ParseDuration(s)
-	if err != nil {
-		return fmt.Errorf("line %d: bad duration %q: %w", n.Line, s, err)
-	}
-	*d = Duration(v)
-	return nil
-}
+// Duration is a time.Duration that decodes from YAML text such as "5m"
+// or "7d".
+type Duration = units.Duration

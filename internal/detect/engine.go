@@ -1,0 +1,272 @@
+package detect
+
+import (
+	"net/netip"
+	"time"
+
+	"github.com/vigil-ndr/vigil/internal/baseline"
+	"github.com/vigil-ndr/vigil/internal/breach"
+	"github.com/vigil-ndr/vigil/internal/event"
+	"github.com/vigil-ndr/vigil/internal/intel/domain"
+)
+
+// Options configure an Engine.
+type Options struct {
+	Baseline baseline.Settings
+	// Internal says which addresses are the organisation's devices.
+	Internal func(netip.Addr) bool
+	// Models are the configured models to run (see Configure).
+	Models []Configured
+	// Allow lists breaches not to report.
+	Allow []AllowRule
+	// Scoring configures the device threat score.
+	Scoring Scoring
+	// OnBreach, when set, gets each breach as it is raised (live use).
+	OnBreach func(breach.Breach)
+}
+
+// Configured is a model with its settings applied.
+type Configured struct {
+	Model    Model
+	Info     Info
+	Cooldown time.Duration
+}
+
+type fired struct {
+	at    time.Time
+	score int
+}
+
+type suppressKey struct {
+	model    string
+	device   uint32
+	endpoint string
+}
+
+// Engine runs the models over events in event time. It is not safe for
+// concurrent use: one source goroutine feeds it.
+type Engine struct {
+	opt      Options
+	base     *baseline.Baselines
+	byKind   [event.NumKinds][]int
+	models   []Configured
+	uidHost  *genCache[string, string]
+	resolved *genCache[resolveKey, string]
+	last     map[suppressKey]fired
+	breaches []breach.Breach
+	threat   *Threat
+	allowed  int
+	ctx      Context
+	contact  baseline.Contact
+}
+
+type resolveKey struct {
+	dev uint32
+	ip  netip.Addr
+}
+
+// NewEngine returns an engine for the options.
+func NewEngine(opt Options) *Engine {
+	e := &Engine{
+		opt:      opt,
+		base:     baseline.New(opt.Baseline, opt.Internal),
+		models:   opt.Models,
+		uidHost:  newGenCache[string, string](1 << 16),
+		resolved: newGenCache[resolveKey, string](1 << 18),
+		last:     make(map[suppressKey]fired),
+		threat:   NewThreat(opt.Scoring),
+	}
+	for i, m := range opt.Models {
+		for _, k := range m.Info.Reads {
+			e.byKind[k] = append(e.byKind[k], i)
+		}
+	}
+	return e
+}
+
+// Baselines returns the engine's baselines (for tests and reports).
+func (e *Engine) Baselines() *baseline.Baselines { return e.base }
+
+// Threat returns the device threat scores.
+func (e *Engine) Threat() *Threat { return e.threat }
+
+// Breaches returns the breaches raised so far, sorted.
+func (e *Engine) Breaches() []breach.Breach {
+	out := append([]breach.Breach(nil), e.breaches...)
+	breach.Sort(out)
+	return out
+}
+
+// Allowed returns how many breaches allowlist rules suppressed.
+func (e *Engine) Allowed() int { return e.allowed }
+
+// Observe judges one event and learns from it.
+func (e *Engine) Observe(ev event.Event) {
+	m := ev.Base()
+	net := e.base.Net
+	net.Advance(m.TS)
+	switch x := ev.(type) {
+	case *event.DHCP:
+		a := x.AssignedAddr
+		if !a.IsValid() {
+			a = x.ClientAddr
+		}
+		e.base.DHCP(x.MAC, a, x.TS)
+	case *event.TLS:
+		if h := domain.Normalize(x.ServerName); h != "" && x.UID != "" {
+			e.uidHost.put(x.UID, h)
+		}
+	case *event.HTTP:
+		if h := domain.Normalize(x.Host); h != "" && x.UID != "" && !domain.IsAddr(h) {
+			e.uidHost.put(x.UID, h)
+		}
+	}
+	orig := m.ID.OrigH.Unmap()
+	if !orig.IsValid() || !e.base.Internal(orig) {
+		e.run(ev, nil, orig)
+		return
+	}
+	c := &e.contact
+	*c = baseline.Contact{
+		TS:     m.TS,
+		Device: e.base.Device(orig, m.TS),
+		IP:     m.ID.RespH.Unmap(),
+		Port:   m.ID.RespP,
+	}
+	c.External = c.IP.IsValid() && !e.base.Internal(c.IP)
+	switch x := ev.(type) {
+	case *event.Conn:
+		c.Proto = uint8(x.Proto)
+		c.Conn = true
+		c.Established = !x.ConnState.Failed() && (x.RespPkts > 0 || x.RespBytes > 0)
+		c.Up, c.Down = x.OrigBytes, x.RespBytes
+		if h, ok := e.uidHost.get(x.UID); ok {
+			c.Host = h
+		} else if h, ok := e.resolved.get(resolveKey{c.Device.ID, c.IP}); ok {
+			c.Host, c.HostFromDNS = h, true
+		}
+	case *event.TLS:
+		c.Proto = uint8(event.ProtoTCP)
+		c.Host = domain.Normalize(x.ServerName)
+		if domain.IsAddr(c.Host) {
+			c.Host = ""
+		}
+		c.Established = x.Established
+		c.JA3, c.JA4 = x.JA3, x.JA4
+	case *event.HTTP:
+		c.Proto = uint8(event.ProtoTCP)
+		c.Host = domain.Normalize(x.Host)
+		if domain.IsAddr(c.Host) {
+			c.Host = ""
+		}
+		c.Established = x.StatusCode > 0
+		c.UserAgent = x.UserAgent
+	case *event.DNS:
+		c.Proto = uint8(x.Proto)
+		c.External = false // a query is a contact with the resolver, judged by name elsewhere
+		e.learnAnswers(c.Device.ID, x)
+	}
+	if c.Host != "" {
+		c.Domain = domain.Registrable(c.Host)
+	}
+	net.SawDevice(c.Device.ID)
+	e.run(ev, c, orig)
+	e.base.Learn(c)
+}
+
+// learnAnswers remembers which names a device resolved to which
+// addresses, so that a later connection to the address has a name.
+func (e *Engine) learnAnswers(dev uint32, d *event.DNS) {
+	if !d.HasReply || d.RCode != 0 || (d.QTypeName != "A" && d.QTypeName != "AAAA") {
+		return
+	}
+	name := domain.Normalize(d.Query)
+	for _, a := range d.Answers {
+		ip, err := netip.ParseAddr(a)
+		if err != nil {
+			continue // a CNAME in the chain
+		}
+		e.resolved.put(resolveKey{dev, ip.Unmap()}, name)
+	}
+}
+
+func (e *Engine) run(ev event.Event, c *baseline.Contact, addr netip.Addr) {
+	idx := e.byKind[ev.Kind()]
+	if len(idx) == 0 {
+		return
+	}
+	ctx := &e.ctx
+	*ctx = Context{Now: e.base.Net.Now(), Contact: c, Base: e.base, Net: e.base.Net, addr: addr}
+	for _, i := range idx {
+		m := &e.models[i]
+		for _, b := range m.Model.Observe(ctx, ev) {
+			e.raise(m, c, b)
+		}
+	}
+}
+
+func (e *Engine) raise(m *Configured, c *baseline.Contact, b breach.Breach) {
+	if b.Model == "" {
+		b.Model = m.Info.Name
+	}
+	if b.MITRE == nil {
+		b.MITRE = m.Info.MITRE
+	}
+	if b.Evidence == nil {
+		b.Evidence = breach.Evidence{}
+	}
+	if rule, ok := e.allowedBy(m.Info, b); ok {
+		_ = rule
+		e.allowed++
+		return
+	}
+	var dev uint32
+	if c != nil {
+		dev = c.Device.ID
+	}
+	k := suppressKey{m.Info.ID, dev, b.Endpoint.Hostname + "|" + ipString(b.Endpoint.IP)}
+	if f, ok := e.last[k]; ok && b.Time.Sub(f.at) < m.Cooldown && b.Time.Sub(f.at) >= 0 && b.Score < f.score+10 {
+		return
+	}
+	e.last[k] = fired{b.Time, b.Score}
+	b.ID = breach.MakeID(&b)
+	e.breaches = append(e.breaches, b)
+	e.threat.Add(b)
+	if e.opt.OnBreach != nil {
+		e.opt.OnBreach(b)
+	}
+}
+
+func ipString(a netip.Addr) string {
+	if !a.IsValid() {
+		return ""
+	}
+	return a.String()
+}
+
+// genCache is a bounded map that forgets in generations: when the current
+// generation is full it becomes the old one and the previous old one is
+// dropped, so the most recently put entries survive at O(1) cost.
+type genCache[K comparable, V any] struct {
+	cur, old map[K]V
+	max      int
+}
+
+func newGenCache[K comparable, V any](max int) *genCache[K, V] {
+	return &genCache[K, V]{cur: make(map[K]V), max: max}
+}
+
+func (g *genCache[K, V]) put(k K, v V) {
+	if len(g.cur) >= g.max {
+		g.old, g.cur = g.cur, make(map[K]V, g.max/4)
+	}
+	g.cur[k] = v
+}
+
+func (g *genCache[K, V]) get(k K) (V, bool) {
+	if v, ok := g.cur[k]; ok {
+		return v, true
+	}
+	v, ok := g.old[k]
+	return v, ok
+}

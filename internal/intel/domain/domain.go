@@ -1,0 +1,66 @@
+// Package domain answers questions about DNS names that the models share:
+// the registrable domain (eTLD+1, from the public suffix list compiled into
+// golang.org/x/net/publicsuffix), whether a "host" is really an address,
+// and normalisation.
+package domain
+
+import (
+	"net/netip"
+	"strings"
+
+	"golang.org/x/net/publicsuffix"
+)
+
+// Normalize lower-cases a name, drops a trailing dot and a ":port" suffix
+// (HTTP Host headers carry one), and strips IPv6 brackets.
+func Normalize(h string) string {
+	h = strings.TrimSpace(h)
+	if h == "" {
+		return ""
+	}
+	if strings.HasPrefix(h, "[") {
+		if i := strings.IndexByte(h, ']'); i > 0 {
+			return strings.ToLower(h[1:i])
+		}
+	}
+	if i := strings.LastIndexByte(h, ':'); i >= 0 && strings.Count(h, ":") == 1 {
+		h = h[:i]
+	}
+	h = strings.TrimSuffix(h, ".")
+	for i := 0; i < len(h); i++ {
+		if c := h[i]; c >= 'A' && c <= 'Z' {
+			return strings.ToLower(h)
+		}
+	}
+	return h
+}
+
+// IsAddr reports whether a (normalised) host is an IP address literal:
+// the HTTP Host header or SNI of a connection made without a name.
+func IsAddr(h string) bool {
+	if h == "" {
+		return false
+	}
+	_, err := netip.ParseAddr(h)
+	return err == nil
+}
+
+// Registrable returns the registrable domain (eTLD+1) of a normalised
+// host name, or the name itself when it has none (a bare public suffix,
+// a single label, an address).
+func Registrable(h string) string {
+	if h == "" || IsAddr(h) || !strings.Contains(h, ".") {
+		return h
+	}
+	d, err := publicsuffix.EffectiveTLDPlusOne(h)
+	if err != nil {
+		return h
+	}
+	return d
+}
+
+// Suffix returns the public suffix of a host ("com", "co.uk").
+func Suffix(h string) string {
+	s, _ := publicsuffix.PublicSuffix(h)
+	return s
+}
