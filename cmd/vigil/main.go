@@ -41,7 +41,7 @@ captures, live interfaces, Zeek logs) and reports what departs from it.`,
 		SilenceUsage:  true,
 		SilenceErrors: true,
 	}
-	cmd.AddCommand(analyzeCmd(), convertCmd(), serveCmd(), simulateCmd())
+	cmd.AddCommand(analyzeCmd(), convertCmd(), serveCmd(), simulateCmd(), modelsCmd())
 	return cmd
 }
 
@@ -78,6 +78,35 @@ func moreInputs(pcaps, zeek, args []string) ([]string, []string, error) {
 		return nil, nil, &app.ExitError{Code: app.ExitUsage, Err: fmt.Errorf("unexpected arguments %q (name inputs with --pcap or --zeek)", args)}
 	}
 	return pcaps, zeek, nil
+}
+
+func modelsCmd() *cobra.Command {
+	var (
+		m          app.Models
+		configPath string
+	)
+	cmd := &cobra.Command{
+		Use:   "models",
+		Short: "Print the detection model catalogue with thresholds and MITRE mapping",
+		Long: `Print every detection model: its catalogue name and short id (the key
+under "models:" in the configuration file), MITRE ATT&CK techniques, when it
+fires, how it behaves while baselines are learning, and the thresholds in
+effect (defaults, or those of --config).`,
+		Example: `  vigil models
+  vigil models --config vigil.yaml --json`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			cfg, err := loadConfig(configPath, "")
+			if err != nil {
+				return err
+			}
+			m.Config, m.Stdout = cfg, cmd.OutOrStdout()
+			return m.Run()
+		},
+	}
+	cmd.Flags().StringVar(&configPath, "config", "", "configuration file (YAML)")
+	cmd.Flags().BoolVar(&m.JSON, "json", false, "one JSON object per model")
+	return cmd
 }
 
 func analyzeCmd() *cobra.Command {

@@ -11,7 +11,10 @@ import (
 	"path/filepath"
 	"time"
 
+	"github.com/vigil-ndr/vigil/internal/breach"
 	"github.com/vigil-ndr/vigil/internal/config"
+	"github.com/vigil-ndr/vigil/internal/detect"
+	_ "github.com/vigil-ndr/vigil/internal/detect/all" // every model
 	"github.com/vigil-ndr/vigil/internal/device"
 	"github.com/vigil-ndr/vigil/internal/event"
 	"github.com/vigil-ndr/vigil/internal/sensor"
@@ -50,7 +53,10 @@ func (a *Analyze) Run(ctx context.Context) error {
 	var prog sensor.Progress
 	prog.BytesTotal.Store(total)
 	opt, problems := reportProblems(a.Stderr, a.Strict, &prog)
-	pipe := newPipeline(a.Config)
+	pipe, err := newPipeline(a.Config)
+	if err != nil {
+		return usageErr("%v", err)
+	}
 	started := time.Now()
 	stopProgress := startProgress(a.Stderr, &prog)
 	if len(a.PCAPs) > 0 {
@@ -65,25 +71,29 @@ func (a *Analyze) Run(ctx context.Context) error {
 	}
 	problems.finish()
 
-	devices := pipe.inventory.Devices()
-	if err := a.writeOutputs(devices); err != nil {
+	devices := pipe.devices()
+	breaches := pipe.engine.Breaches()
+	if err := a.writeOutputs(devices, breaches); err != nil {
 		return classify(err)
 	}
 	s := summary{
 		inputs: inputs, pcap: len(a.PCAPs) > 0, bytes: prog.BytesRead.Load(), records: prog.Records.Load(),
 		skipped: prog.Skipped.Load(), elapsed: elapsed, kinds: pipe.kinds, first: pipe.first, last: pipe.last,
-		devices: devices, out: a.Out,
+		devices: devices, breaches: breaches, allowed: pipe.engine.Allowed(), out: a.Out,
 	}
 	s.write(a.Stdout)
 	return nil
 }
 
-func (a *Analyze) writeOutputs(devices []device.Device) error {
+func (a *Analyze) writeOutputs(devices []device.Device, breaches []breach.Breach) error {
 	if err := writeJSONL(a.Out, "devices.jsonl", devices); err != nil {
 		return err
 	}
-	// Later stages (models, incidents, response, shadow AI) fill these.
-	for _, name := range OutputFiles[1:] {
+	if err := writeJSONL(a.Out, "breaches.jsonl", breaches); err != nil {
+		return err
+	}
+	// Later stages (incidents, response, shadow AI) fill these.
+	for _, name := range OutputFiles[2:] {
 		if err := writeJSONL[struct{}](a.Out, name, nil); err != nil {
 			return err
 		}
@@ -124,12 +134,34 @@ func inputSize(paths []string) (int64, error) {
 // far. It runs on the source's goroutine, in event order.
 type pipeline struct {
 	inventory   *device.Inventory
+	engine      *detect.Engine
 	kinds       [event.NumKinds]int64
 	first, last time.Time
 }
 
-func newPipeline(cfg config.Config) *pipeline {
-	return &pipeline{inventory: device.NewInventory(cfg.InternalPrefixes())}
+func newPipeline(cfg config.Config) (*pipeline, error) {
+	models, err := cfg.DetectModels()
+	if err != nil {
+		return nil, err
+	}
+	inv := device.NewInventory(cfg.InternalPrefixes())
+	return &pipeline{
+		inventory: inv,
+		engine: detect.NewEngine(detect.Options{
+			Baseline: cfg.Baseline, Internal: inv.Internal, Models: models,
+			Allow: cfg.Allowlist, Scoring: cfg.Scoring,
+		}),
+	}, nil
+}
+
+// devices returns the inventory with each device's threat score at the
+// end of the data.
+func (p *pipeline) devices() []device.Device {
+	ds := p.inventory.Devices()
+	for i := range ds {
+		ds[i].Score = p.engine.Threat().Score(ds[i].IP, p.last)
+	}
+	return ds
 }
 
 func (p *pipeline) observe(e event.Event) error {
@@ -144,6 +176,7 @@ func (p *pipeline) observe(e event.Event) error {
 		}
 	}
 	p.inventory.Observe(e)
+	p.engine.Observe(e)
 	return nil
 }
 

@@ -34,8 +34,8 @@ func analyze(t *testing.T, a Analyze) (stdout, stderr string, err error) {
 }
 
 // TestAnalyzeExample runs the README's first command on the bundled
-// example: every output file is there, devices.jsonl matches its golden
-// file, and a second run gives byte-identical output.
+// example: every output file is there, devices.jsonl and breaches.jsonl
+// match their golden files, and a second run gives byte-identical output.
 func TestAnalyzeExample(t *testing.T) {
 	out1, out2 := t.TempDir(), t.TempDir()
 	stdout, _, err := analyze(t, Analyze{PCAPs: []string{example}, Out: out1})
@@ -49,19 +49,21 @@ func TestAnalyzeExample(t *testing.T) {
 		b, err := os.ReadFile(filepath.Join(out2, name))
 		require.NoError(t, err)
 		require.Equal(t, a, b, "%s differs between two runs", name)
-		if name != "devices.jsonl" {
+		if name != "devices.jsonl" && name != "breaches.jsonl" {
 			require.Empty(t, a, name)
 		}
 	}
-	got, err := os.ReadFile(filepath.Join(out1, "devices.jsonl"))
-	require.NoError(t, err)
-	golden := filepath.Join("testdata", "office-devices.jsonl")
-	if os.Getenv("UPDATE") != "" {
-		require.NoError(t, os.WriteFile(golden, got, 0o644))
+	for _, name := range []string{"devices.jsonl", "breaches.jsonl"} {
+		got, err := os.ReadFile(filepath.Join(out1, name))
+		require.NoError(t, err)
+		golden := filepath.Join("testdata", "office-"+name)
+		if os.Getenv("UPDATE") != "" {
+			require.NoError(t, os.WriteFile(golden, got, 0o644))
+		}
+		want, err := os.ReadFile(golden)
+		require.NoError(t, err)
+		require.Equal(t, string(want), string(got), "%s (UPDATE=1 go test rewrites the golden file)", name)
 	}
-	want, err := os.ReadFile(golden)
-	require.NoError(t, err)
-	require.Equal(t, string(want), string(got), "devices.jsonl (UPDATE=1 go test rewrites the golden file)")
 }
 
 func TestAnalyzeBadInput(t *testing.T) {

@@ -3,9 +3,11 @@ package app
 import (
 	"fmt"
 	"io"
+	"sort"
 	"strings"
 	"time"
 
+	"github.com/vigil-ndr/vigil/internal/breach"
 	"github.com/vigil-ndr/vigil/internal/device"
 	"github.com/vigil-ndr/vigil/internal/event"
 )
@@ -22,6 +24,8 @@ type summary struct {
 	kinds       [event.NumKinds]int64
 	first, last time.Time
 	devices     []device.Device
+	breaches    []breach.Breach
+	allowed     int
 	out         string
 }
 
@@ -38,9 +42,47 @@ func (s *summary) write(w io.Writer) {
 		}
 	}
 	fmt.Fprintf(w, "devices   %d internal (%d named)\n", len(s.devices), named)
-	fmt.Fprintf(w, "breaches  0 (no detection models in this build yet)\n")
+	s.writeBreaches(w)
 	fmt.Fprintf(w, "incidents 0\n")
 	fmt.Fprintf(w, "output    %s/{%s}\n", strings.TrimSuffix(s.out, "/"), strings.Join(OutputFiles, ","))
+}
+
+// writeBreaches counts breaches by model, loudest first.
+func (s *summary) writeBreaches(w io.Writer) {
+	allowed := ""
+	if s.allowed > 0 {
+		allowed = fmt.Sprintf(", %d more suppressed by the allowlist", s.allowed)
+	}
+	fmt.Fprintf(w, "breaches  %d%s\n", len(s.breaches), allowed)
+	type row struct {
+		model   string
+		n, top  int
+		devices map[string]bool
+	}
+	rows := map[string]*row{}
+	for _, b := range s.breaches {
+		r := rows[b.Model]
+		if r == nil {
+			r = &row{model: b.Model, devices: map[string]bool{}}
+			rows[b.Model] = r
+		}
+		r.n++
+		r.top = max(r.top, b.Score)
+		r.devices[b.Device.String()] = true
+	}
+	list := make([]*row, 0, len(rows))
+	for _, r := range rows {
+		list = append(list, r)
+	}
+	sort.Slice(list, func(i, j int) bool {
+		if list[i].top != list[j].top {
+			return list[i].top > list[j].top
+		}
+		return list[i].model < list[j].model
+	})
+	for _, r := range list {
+		fmt.Fprintf(w, "          %3d  %-62s %4d on %d device(s)\n", r.top, r.model, r.n, len(r.devices))
+	}
 }
 
 // writeRead says what was read and what events it became.
