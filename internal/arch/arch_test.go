@@ -31,6 +31,7 @@ var allowed = map[string][]string{
 	"internal/baseline":          {"internal/units"},
 	"internal/detect":            {"internal/event", "internal/baseline", "internal/breach", "internal/intel", "internal/units", "internal/detect"},
 	"internal/detect/detecttest": {"internal/"},
+	"internal/eval":              {"internal/"},
 	"internal/store":             {"internal/event", "internal/store"},
 	"internal/testkit":           {"internal/event", "internal/sensor", "internal/testkit"},
 	"internal/sim":               {"internal/event", "internal/sensor", "internal/sim", "internal/testkit/pcapgen"},

@@ -62,11 +62,13 @@ type TruthDevice struct {
 // TruthBehaviour is one scenario behaviour as it happened.
 type TruthBehaviour struct {
 	// ID is the sessions' Label ("macos-clickfix/c2-beacon").
-	ID          string          `json:"id"`
-	Description string          `json:"description"`
-	MITRE       []string        `json:"mitre,omitempty"`
-	Devices     []netip.Addr    `json:"devices"`
-	Endpoints   []TruthEndpoint `json:"endpoints"`
+	ID          string   `json:"id"`
+	Description string   `json:"description"`
+	MITRE       []string `json:"mitre,omitempty"`
+	// Expect lists the detection models that must raise the behaviour.
+	Expect    []string        `json:"expect,omitempty"`
+	Devices   []netip.Addr    `json:"devices"`
+	Endpoints []TruthEndpoint `json:"endpoints"`
 	// EndpointsTruncated counts endpoints left out (a DGA's many names).
 	EndpointsTruncated int       `json:"endpoints_truncated,omitempty"`
 	First              time.Time `json:"first"`

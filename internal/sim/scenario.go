@@ -49,11 +49,14 @@ type scenario struct {
 
 // behaviour is one scheduled activity of a scenario.
 type behaviour struct {
-	ID          string    `yaml:"id"`
-	Description string    `yaml:"description"`
-	MITRE       []string  `yaml:"mitre"`
-	Device      deviceRef `yaml:"device"`
-	Start       struct {
+	ID          string   `yaml:"id"`
+	Description string   `yaml:"description"`
+	MITRE       []string `yaml:"mitre"`
+	// Expect names the detection models (IDs) that must raise this
+	// behaviour: the evaluation's ground truth.
+	Expect []string  `yaml:"expect"`
+	Device deviceRef `yaml:"device"`
+	Start  struct {
 		Day int    `yaml:"day"`
 		At  string `yaml:"at"` // HH:MM in the device's local time
 	} `yaml:"start"`
@@ -256,7 +259,7 @@ func (w *world) addScenario(sc *scenario, add func(*TruthBehaviour)) error {
 			return fmt.Errorf("scenario %s: behaviour %s: no device of role %s", sc.Name, bh.ID, bh.Device.Role)
 		}
 		label := sc.Name + "/" + bh.ID
-		add(&TruthBehaviour{ID: label, Description: bh.Description, MITRE: bh.MITRE, Devices: []netip.Addr{}, Endpoints: []TruthEndpoint{}})
+		add(&TruthBehaviour{ID: label, Description: bh.Description, MITRE: bh.MITRE, Expect: bh.Expect, Devices: []netip.Addr{}, Endpoints: []TruthEndpoint{}})
 		if err := w.addBehaviour(d, label, bh, scale); err != nil {
 			return fmt.Errorf("scenario %s: behaviour %s: %w", sc.Name, bh.ID, err)
 		}
