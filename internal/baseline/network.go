@@ -52,8 +52,8 @@ type endpoint struct {
 // windowSketch counts distinct devices per time span, so that old spans
 // drop out of the window whole.
 type windowSketch struct {
-	span    int64                    // seconds per bucket
-	start   [hllBuckets]int64        // bucket index (unix/span) each slot holds
+	span    int64             // seconds per bucket
+	start   [hllBuckets]int64 // bucket index (unix/span) each slot holds
 	buckets [hllBuckets]*hyperloglog.Sketch
 	est     int   // cached estimate
 	estAt   int64 // hour the cache was computed in

@@ -56,7 +56,7 @@ func evictOldest[K comparable](m map[K]int64, n int) {
 		n = 1
 	}
 	// A threshold from a coarse histogram of ages avoids sorting the map.
-	var lo, hi int64 = 1<<62, 0
+	var lo, hi int64 = 1 << 62, 0
 	for _, t := range m {
 		lo, hi = min(lo, t), max(hi, t)
 	}
