@@ -35,7 +35,7 @@ type Config struct {
 	Scoring detect.Scoring `yaml:"scoring"`
 	// Models maps a model ID (or catalogue name) to its settings:
 	// enabled, cooldown and the model's own thresholds.
-	Models map[string]yaml.Node `yaml:"models"`
+	Models yaml.Node `yaml:"models"`
 	// Allowlist suppresses matching breaches.
 	Allowlist []detect.AllowRule `yaml:"allowlist"`
 }

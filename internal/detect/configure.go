@@ -19,20 +19,27 @@ type common struct {
 }
 
 // Configure builds every registered model with its defaults, then applies
-// the configuration's "models" section: a map from model ID (or catalogue
-// name) to its settings. Decoding is strict: an unknown model or key fails
-// with its line. Disabled models are left out.
-func Configure(models map[string]yaml.Node) ([]Configured, error) {
-	settings := make(map[string]*yaml.Node, len(models))
-	for key, n := range models {
-		i, ok := Find(key)
+// the configuration's "models" section (a YAML mapping node; the zero Node
+// means none): a map from model ID (or catalogue name) to its settings.
+// Decoding is strict: an unknown model or key fails with its line.
+// Disabled models are left out.
+func Configure(models yaml.Node) ([]Configured, error) {
+	settings := make(map[string]*yaml.Node)
+	switch {
+	case models.Kind == 0 || models.Tag == "!!null":
+	case models.Kind != yaml.MappingNode:
+		return nil, fmt.Errorf("line %d: models: want a mapping from model id to settings", models.Line)
+	}
+	for j := 0; j+1 < len(models.Content); j += 2 {
+		k, n := models.Content[j], models.Content[j+1]
+		i, ok := Find(k.Value)
 		if !ok {
-			return nil, fmt.Errorf("line %d: models: unknown model %q (see `vigil models`)", n.Line, key)
+			return nil, fmt.Errorf("line %d: models: unknown model %q (see `vigil models`)", k.Line, k.Value)
 		}
 		if _, dup := settings[i.ID]; dup {
-			return nil, fmt.Errorf("line %d: models: %s configured twice", n.Line, i.ID)
+			return nil, fmt.Errorf("line %d: models: %s configured twice", k.Line, i.ID)
 		}
-		settings[i.ID] = &n
+		settings[i.ID] = n
 	}
 	var out []Configured
 	for _, i := range Catalogue() {
