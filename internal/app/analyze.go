@@ -160,6 +160,9 @@ func (p *pipeline) devices() []device.Device {
 	ds := p.inventory.Devices()
 	for i := range ds {
 		ds[i].Score = p.engine.Threat().Score(ds[i].IP, p.last)
+		for _, ip := range ds[i].IPs { // a device DHCP moved: its loudest address
+			ds[i].Score = max(ds[i].Score, p.engine.Threat().Score(ip, p.last))
+		}
 	}
 	return ds
 }

@@ -2,9 +2,10 @@
 // addresses are real devices, when they were seen, and what they are called
 // (MAC and host name from DHCP, DNS and link-layer addresses).
 //
-// Identity here is deliberately simple: one device per internal IP, with the
-// strongest name evidence winning. Following a device across DHCP address
-// changes by MAC is the pattern-of-life issue's work.
+// Identity: one device per internal IP, with the strongest name evidence
+// winning, except that addresses DHCP leased to the same MAC are one
+// device (Devices lists it once, under its most recent address, with every
+// address it held in IPs).
 package device
 
 import (
@@ -24,6 +25,8 @@ type Device struct {
 	FirstSeen time.Time  `json:"first_seen"`
 	LastSeen  time.Time  `json:"last_seen"`
 	Score     float64    `json:"score"`
+	// IPs lists every address the device held, when DHCP moved it.
+	IPs []netip.Addr `json:"ips,omitempty"`
 }
 
 // Name evidence, weakest first: a stronger source replaces a weaker one.
@@ -251,8 +254,56 @@ func ptrAddr(q string) (netip.Addr, bool) {
 
 // Devices returns the devices seen, sorted by address. A MAC learned only
 // from link-layer addresses is given to a device when that MAC was seen for
-// no other internal address (a router's MAC fronts many).
-func (inv *Inventory) Devices() []Device { return inv.collect(false) }
+// no other internal address (a router's MAC fronts many). Addresses that
+// DHCP leased to one MAC are merged into one device.
+func (inv *Inventory) Devices() []Device { return mergeByMAC(inv.collect(false), inv.byIP) }
+
+// mergeByMAC folds devices whose MAC came from DHCP into one per MAC: the
+// most recently seen address names it, first and last seen span them all,
+// and a host name from the newest address that has one wins.
+func mergeByMAC(ds []Device, byIP map[netip.Addr]*entry) []Device {
+	groups := map[string][]int{}
+	for i, d := range ds {
+		if e := byIP[d.IP]; e != nil && e.dhcpMAC && d.MAC != "" {
+			groups[d.MAC] = append(groups[d.MAC], i)
+		}
+	}
+	drop := map[int]bool{}
+	for _, idx := range groups {
+		if len(idx) < 2 {
+			continue
+		}
+		best := idx[0]
+		for _, i := range idx[1:] {
+			if ds[i].LastSeen.After(ds[best].LastSeen) {
+				best = i
+			}
+		}
+		m := ds[best]
+		for _, i := range idx {
+			d := ds[i]
+			m.IPs = append(m.IPs, d.IP)
+			if d.FirstSeen.Before(m.FirstSeen) {
+				m.FirstSeen = d.FirstSeen
+			}
+			if m.Hostname == "" {
+				m.Hostname = d.Hostname
+			}
+			if i != best {
+				drop[i] = true
+			}
+		}
+		sort.Slice(m.IPs, func(a, b int) bool { return m.IPs[a].Less(m.IPs[b]) })
+		ds[best] = m
+	}
+	out := ds[:0]
+	for i, d := range ds {
+		if !drop[i] {
+			out = append(out, d)
+		}
+	}
+	return out
+}
 
 // Changed returns, like Devices, the devices touched since the last call
 // to Changed, so that a live server stores only what changed.

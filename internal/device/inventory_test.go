@@ -138,3 +138,24 @@ func BenchmarkObserve(b *testing.B) {
 		inv.Observe(events[i%len(events)])
 	}
 }
+
+func TestDHCPMovedDeviceIsOneDevice(t *testing.T) {
+	inv := NewInventory(DefaultInternal())
+	lease := func(ts time.Time, ip string) *event.DHCP {
+		return &event.DHCP{Meta: event.Meta{TS: ts}, MAC: "AA:BB:CC:00:00:07", HostName: "mbp-ana",
+			AssignedAddr: netip.MustParseAddr(ip)}
+	}
+	inv.Observe(lease(t0, "10.0.0.20"))
+	inv.Observe(conn(t0.Add(time.Minute), "10.0.0.20", "192.0.2.1", 3, "", ""))
+	inv.Observe(lease(t0.Add(48*time.Hour), "10.0.0.77"))
+	inv.Observe(conn(t0.Add(48*time.Hour+time.Minute), "10.0.0.77", "192.0.2.1", 3, "", ""))
+	inv.Observe(conn(t0.Add(time.Hour), "10.0.0.9", "192.0.2.1", 3, "", "")) // another device
+	ds := inv.Devices()
+	require.Len(t, ds, 2)
+	d := ds[1]
+	require.Equal(t, netip.MustParseAddr("10.0.0.77"), d.IP, "named by its latest address")
+	require.Equal(t, []netip.Addr{netip.MustParseAddr("10.0.0.20"), netip.MustParseAddr("10.0.0.77")}, d.IPs)
+	require.Equal(t, t0, d.FirstSeen)
+	require.Equal(t, "aa:bb:cc:00:00:07", d.MAC)
+	require.Equal(t, "mbp-ana", d.Hostname)
+}
