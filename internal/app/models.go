@@ -8,6 +8,7 @@ import (
 
 	"github.com/vigil-ndr/vigil/internal/config"
 	"github.com/vigil-ndr/vigil/internal/detect"
+	"github.com/vigil-ndr/vigil/internal/units"
 )
 
 // Models prints the model catalogue with the thresholds in effect.
@@ -45,9 +46,9 @@ func (m *Models) Run() error {
 		c, on := byID[i.ID]
 		r.Enabled = on
 		model := i.New()
-		r.Cooldown = fmt.Sprint(i.Cooldown)
+		r.Cooldown = units.Duration(i.Cooldown).String()
 		if on {
-			model, r.Cooldown = c.Model, fmt.Sprint(c.Cooldown)
+			model, r.Cooldown = c.Model, units.Duration(c.Cooldown).String()
 		}
 		for _, kv := range detect.Settings(model) {
 			r.Settings[kv[0]] = kv[1]

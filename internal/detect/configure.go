@@ -94,6 +94,13 @@ func decodeStrict(n *yaml.Node, m Model, com *common, where string) error {
 	return nil
 }
 
+func flow(n *yaml.Node) {
+	n.Style |= yaml.FlowStyle
+	for _, c := range n.Content {
+		flow(c)
+	}
+}
+
 func contains(ss []string, s string) bool {
 	for _, x := range ss {
 		if x == s {
@@ -142,10 +149,13 @@ func Settings(m Model) [][2]string {
 		if !f.IsExported() || tag == "" || tag == "-" {
 			continue
 		}
-		b, err := yaml.Marshal(v.Field(i).Interface())
-		val := strings.TrimSpace(string(b))
-		if err != nil {
-			val = fmt.Sprint(v.Field(i).Interface())
+		val := fmt.Sprint(v.Field(i).Interface())
+		var n yaml.Node
+		if err := n.Encode(v.Field(i).Interface()); err == nil {
+			flow(&n) // lists and maps on one line
+			if b, err := yaml.Marshal(&n); err == nil {
+				val = strings.TrimSpace(string(b))
+			}
 		}
 		out = append(out, [2]string{tag, val})
 	}
