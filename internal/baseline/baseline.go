@@ -148,6 +148,13 @@ func (b *Baselines) Learn(c *Contact) {
 		p.Hosts.add(c.Host, now)
 		p.Domains.add(c.Domain, now)
 	}
+	if now-b.swept >= 6*3600 {
+		b.swept = now
+		before := now - int64(b.Set.Window.D()/time.Second)
+		for _, p := range b.profiles {
+			p.expire(before)
+		}
+	}
 	if !c.External || !c.Established {
 		return
 	}
@@ -159,12 +166,5 @@ func (b *Baselines) Learn(c *Contact) {
 	if c.Host != "" && (!c.Conn || c.HostFromDNS) {
 		b.Net.ContactName(KindHost, c.Host, p.ID)
 		b.Net.ContactName(KindDomain, c.Domain, p.ID)
-	}
-	if now-b.swept >= 6*3600 {
-		b.swept = now
-		before := now - int64(b.Set.Window.D()/time.Second)
-		for _, p := range b.profiles {
-			p.expire(before)
-		}
 	}
 }

@@ -191,9 +191,15 @@ func (n *Network) SawDevice(dev uint32) { n.devices[dev] = n.now }
 func (n *Network) Population() int { return len(n.devices) }
 
 // RareLimit is the largest number of other devices an endpoint may have and
-// still be rare.
+// still be rare: RareFraction of the population, rounded down, and at least
+// one in a network of ten devices or more, so that two victims of one
+// campaign both see its endpoint as rare.
 func (n *Network) RareLimit() int {
-	return int(n.set.RareFraction * float64(len(n.devices)))
+	lim := int(n.set.RareFraction * float64(len(n.devices)))
+	if lim < 1 && len(n.devices) >= 10 {
+		lim = 1
+	}
+	return lim
 }
 
 // Rare reports whether p is rare by the package's definition.
