@@ -64,7 +64,7 @@ func (w *windowSketch) insert(dev uint32, now int64) {
 	idx := now / w.span
 	slot := idx % hllBuckets
 	if w.start[slot] != idx || w.buckets[slot] == nil {
-		sk, _ := hyperloglog.NewSketch(hllPrecision, true)
+		sk, _ := hyperloglog.NewSketch(hllPrecision, false) // dense: 256 bytes, fastest inserts
 		w.buckets[slot], w.start[slot] = sk, idx
 	}
 	w.buckets[slot].InsertHash(mix(uint64(dev)))
@@ -72,8 +72,10 @@ func (w *windowSketch) insert(dev uint32, now int64) {
 }
 
 func (w *windowSketch) estimate(now int64) int {
+	// An endpoint in sketch mode is popular; an estimate an hour old is
+	// plenty, and merging the sketches on every query is not cheap.
 	hour := now / 3600
-	if !w.dirty && w.estAt == hour {
+	if w.estAt == hour && (!w.dirty || w.est > 0) {
 		return w.est
 	}
 	idx := now / w.span
