@@ -72,6 +72,7 @@ func (a *Analyze) Run(ctx context.Context) error {
 	problems.finish()
 
 	devices := pipe.devices()
+	pipe.engine.Flush()
 	breaches := pipe.engine.Breaches()
 	if err := a.writeOutputs(devices, breaches); err != nil {
 		return classify(err)

@@ -2,6 +2,7 @@ package detect
 
 import (
 	"net/netip"
+	"strings"
 	"time"
 
 	"github.com/vigil-ndr/vigil/internal/baseline"
@@ -58,6 +59,10 @@ type Engine struct {
 	allowed  int
 	ctx      Context
 	contact  baseline.Contact
+	// pending holds connection summaries waiting for their handshake, in
+	// arrival order (nil where one was released early).
+	pending    []*event.Conn
+	pendingUID map[string]int
 }
 
 type resolveKey struct {
@@ -75,6 +80,8 @@ func NewEngine(opt Options) *Engine {
 		resolved: newGenCache[resolveKey, string](1 << 18),
 		last:     make(map[suppressKey]fired),
 		threat:   NewThreat(opt.Scoring),
+
+		pendingUID: make(map[string]int),
 	}
 	for i, m := range opt.Models {
 		for _, k := range m.Info.Reads {
@@ -90,7 +97,8 @@ func (e *Engine) Baselines() *baseline.Baselines { return e.base }
 // Threat returns the device threat scores.
 func (e *Engine) Threat() *Threat { return e.threat }
 
-// Breaches returns the breaches raised so far, sorted.
+// Breaches returns the breaches raised so far, sorted. Call Flush first
+// when the input has ended.
 func (e *Engine) Breaches() []breach.Breach {
 	out := append([]breach.Breach(nil), e.breaches...)
 	breach.Sort(out)
@@ -100,8 +108,98 @@ func (e *Engine) Breaches() []breach.Breach {
 // Allowed returns how many breaches allowlist rules suppressed.
 func (e *Engine) Allowed() int { return e.allowed }
 
-// Observe judges one event and learns from it.
+// joinWait is how long, in event time, a connection summary whose
+// handshake or request has not been seen yet waits for it (Zeek logs the
+// connection, by its start time, before its ssl and http records).
+const joinWait = 2 * time.Minute
+
+// maxPending bounds the connections waiting for their handshake.
+const maxPending = 1 << 16
+
+// Observe judges one event and learns from it. A connection summary that
+// says it carried TLS or HTTP, but whose handshake or request has not been
+// seen, is held until that record names its host (or joinWait of event
+// time passes), so that every model sees the connection with its name
+// whatever order the source delivers them in.
 func (e *Engine) Observe(ev event.Event) {
+	ts := ev.Base().TS
+	if len(e.pending) > 0 && ts.Sub(e.pending[0].TS) > joinWait {
+		e.release(ts.Add(-joinWait))
+	}
+	if c, ok := ev.(*event.Conn); ok && c.UID != "" && waitsForName(c) {
+		if _, named := e.uidHost.get(c.UID); !named {
+			if len(e.pending) >= maxPending {
+				e.release(e.pending[0].TS.Add(time.Nanosecond))
+			}
+			e.pending = append(e.pending, c)
+			e.pendingUID[c.UID]++
+			return
+		}
+	}
+	e.observe(ev)
+	switch x := ev.(type) {
+	case *event.TLS:
+		e.releaseUID(x.UID)
+	case *event.HTTP:
+		e.releaseUID(x.UID)
+	}
+}
+
+// Flush releases every held connection; call it at the end of the input.
+func (e *Engine) Flush() { e.release(time.Time{}) }
+
+func waitsForName(c *event.Conn) bool {
+	return strings.Contains(c.Service, "ssl") || strings.Contains(c.Service, "http")
+}
+
+// release judges held connections that started before cut (all of them
+// when cut is zero), oldest first.
+func (e *Engine) release(cut time.Time) {
+	n := 0
+	for _, c := range e.pending {
+		if c == nil {
+			n++
+			continue
+		}
+		if !cut.IsZero() && !c.TS.Before(cut) {
+			break
+		}
+		e.unpend(c.UID)
+		e.observe(c)
+		n++
+	}
+	e.pending = e.pending[n:]
+	if len(e.pending) == 0 {
+		e.pending = nil // let the backing array go
+	}
+}
+
+func (e *Engine) unpend(uid string) {
+	if e.pendingUID[uid]--; e.pendingUID[uid] <= 0 {
+		delete(e.pendingUID, uid)
+	}
+}
+
+// releaseUID judges the held connection with this uid, now that its host
+// is known.
+func (e *Engine) releaseUID(uid string) {
+	if e.pendingUID[uid] == 0 {
+		return
+	}
+	for i, c := range e.pending {
+		if c != nil && c.UID == uid {
+			e.pending[i] = nil
+			for len(e.pending) > 0 && e.pending[0] == nil {
+				e.pending = e.pending[1:]
+			}
+			e.unpend(uid)
+			e.observe(c)
+			return
+		}
+	}
+}
+
+func (e *Engine) observe(ev event.Event) {
 	m := ev.Base()
 	net := e.base.Net
 	net.Advance(m.TS)

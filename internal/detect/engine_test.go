@@ -154,3 +154,32 @@ func TestConfigureStrict(t *testing.T) {
 		}
 	}
 }
+
+// TestConnWaitsForItsHandshake feeds a connection summary before its TLS
+// handshake, as Zeek logs arrive: the engine holds the summary until the
+// handshake names the host, so models see the connection with its name.
+func TestConnWaitsForItsHandshake(t *testing.T) {
+	e := detecttest.Engine(t, config.Default(), "post-to-ip")
+	id := event.ConnID{OrigH: netip.MustParseAddr("10.0.0.5"), OrigP: 50000, RespH: netip.MustParseAddr("198.51.100.9"), RespP: 443}
+	e.Observe(&event.Conn{Meta: event.Meta{TS: t0, UID: "Cx", ID: id}, Proto: event.ProtoTCP, Service: "ssl",
+		ConnState: event.StateSF, OrigBytes: 900, RespBytes: 5000, RespPkts: 6})
+	p := e.Baselines().Lookup(id.OrigH)
+	require.Nil(t, p, "held: nothing learned yet")
+	e.Observe(&event.TLS{Meta: event.Meta{TS: t0.Add(50 * time.Millisecond), UID: "Cx", ID: id}, ServerName: "files.example.net", Established: true})
+	p = e.Baselines().Lookup(id.OrigH)
+	require.NotNil(t, p)
+	require.True(t, p.HasIP(id.RespH), "the connection was released by its handshake")
+	require.Equal(t, 1, e.Baselines().Net.IP(id.RespH, 99).Devices)
+
+	// A summary whose handshake never comes is judged after joinWait, or at Flush.
+	id2 := id
+	id2.RespH = netip.MustParseAddr("198.51.100.10")
+	e.Observe(&event.Conn{Meta: event.Meta{TS: t0.Add(time.Second), UID: "Cy", ID: id2}, Proto: event.ProtoTCP, Service: "ssl",
+		ConnState: event.StateSF, RespPkts: 3})
+	require.False(t, p.HasIP(id2.RespH))
+	e.Observe(&event.DNS{Meta: event.Meta{TS: t0.Add(5 * time.Minute), ID: event.ConnID{OrigH: id.OrigH, RespH: netip.MustParseAddr("10.0.0.2"), RespP: 53}}})
+	require.True(t, p.HasIP(id2.RespH), "released after the join wait")
+	e.Observe(&event.Conn{Meta: event.Meta{TS: t0.Add(6 * time.Minute), UID: "Cz", ID: id}, Proto: event.ProtoTCP, Service: "http", RespPkts: 3})
+	e.Flush()
+	require.Empty(t, e.Breaches())
+}

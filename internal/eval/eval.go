@@ -65,6 +65,7 @@ func Run(ctx context.Context, sc sim.Config, cfg config.Config) (*Result, error)
 		return nil, err
 	}
 	r.Elapsed = time.Since(start)
+	eng.Flush()
 	r.Breaches = eng.Breaches()
 	for _, d := range inv.Devices() {
 		r.DeviceScores[d.IP] = eng.Threat().Score(d.IP, last)

@@ -86,6 +86,7 @@ func Breaches(t *testing.T, dir, id string) []breach.Breach {
 	opt := sensor.Options{OnProblem: func(p sensor.Problem) error { return p }}
 	err := zeek.Read(context.Background(), logs, opt, func(ev event.Event) error { e.Observe(ev); return nil })
 	require.NoError(t, err)
+	e.Flush()
 	out := e.Breaches()
 	if out == nil {
 		out = []breach.Breach{}
