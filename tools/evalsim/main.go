@@ -42,12 +42,15 @@ func main() {
 			fmt.Fprintln(os.Stderr, "evalsim:", err)
 			os.Exit(1)
 		}
-		maxScore := 0.0
+		maxScore, maxBreach := 0.0, 0
 		for _, s := range r.DeviceScores {
 			maxScore = max(maxScore, s)
 		}
-		fmt.Printf("%s: %d events in %s (%.0f events/s), %d breaches, highest device score %.1f\n", name, r.Events,
-			r.Elapsed.Round(1e6), float64(r.Events)/r.Elapsed.Seconds(), len(r.Breaches), maxScore)
+		for _, b := range r.Breaches {
+			maxBreach = max(maxBreach, b.Score)
+		}
+		fmt.Printf("%s: %d events in %s (%.0f events/s), %d breaches (highest score %d), highest device threat score %.1f\n",
+			name, r.Events, r.Elapsed.Round(1e6), float64(r.Events)/r.Elapsed.Seconds(), len(r.Breaches), maxBreach, maxScore)
 		for _, m := range eval.Missed(r) {
 			fmt.Printf("  missed: %s\n", m)
 		}
