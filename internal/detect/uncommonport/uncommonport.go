@@ -90,8 +90,9 @@ func init() {
 					ProtoHTTP: {8080, 8000, 8008, 8888},
 					ProtoTLS:  {8443, 8080},
 				},
-				FamiliarAfter: units.Duration(24 * time.Hour),
-				MinScore:      25,
+				FamiliarAfter:  units.Duration(24 * time.Hour),
+				MinScore:       25,
+				NamedTLSWeight: 0.4,
 			}
 		},
 	})
@@ -113,6 +114,9 @@ type Model struct {
 	// is above what a familiar pair scores, so a device's own habit is
 	// not reported; 0 shows it.
 	MinScore int `yaml:"min_score"`
+	// NamedTLSWeight scales the score of TLS with a server name and a
+	// certificate that is not self-signed.
+	NamedTLSWeight float64 `yaml:"named_tls_weight"`
 
 	pairs     map[pairKey]pairSeen
 	lastSweep int64
@@ -129,6 +133,9 @@ type pairSeen struct{ first, last int64 }
 
 // Validate checks the thresholds.
 func (m *Model) Validate() error {
+	if m.NamedTLSWeight < 0 || m.NamedTLSWeight > 1 {
+		return fmt.Errorf("named_tls_weight: must be 0–1, got %g", m.NamedTLSWeight)
+	}
 	if m.MinScore < 0 || m.MinScore > 100 {
 		return fmt.Errorf("min_score: must be 0–100, got %d", m.MinScore)
 	}
@@ -228,6 +235,17 @@ func (m *Model) Observe(c *detect.Context, e event.Event) []breach.Breach {
 		ev.Why(fmt.Sprintf("no host name: the device addressed %s directly", c.Contact.IP))
 	}
 	score := detect.NoisyOr(parts...)
+	// A named TLS service whose certificate is not self-signed (or is
+	// hidden by TLS 1.3) is, on its own port, far more often a real
+	// service (speed tests, vendor APIs, conferencing relays) than C2:
+	// alone it stays under min_score, and counts when rarity and
+	// newness in a learned network add up.
+	if t, ok := e.(*event.TLS); ok && c.Contact.Host != "" && !t.SelfSigned {
+		score *= m.NamedTLSWeight
+		ev["named_tls"] = true
+		ev.Why(fmt.Sprintf("named TLS service (%s) with a certificate that is not self-signed: weighted %.0f%%",
+			c.Contact.Host, m.NamedTLSWeight*100))
+	}
 	if known {
 		ev["pair_first_seen"] = time.Unix(seen.first, 0).UTC()
 	}
