@@ -322,7 +322,13 @@ func (e *Engine) raise(m *Configured, c *baseline.Contact, b breach.Breach) {
 	if c != nil {
 		dev = c.Device.ID
 	}
-	k := suppressKey{m.Info.ID, dev, b.Endpoint.Hostname + "|" + ipString(b.Endpoint.IP)}
+	// Repeats are judged per registrable domain when there is a name: a
+	// C2 that rotates subdomains (or a look-alike domain with many hosts)
+	// is one finding per cooldown, not one per name.
+	k := suppressKey{m.Info.ID, dev, ipString(b.Endpoint.IP)}
+	if b.Endpoint.Hostname != "" {
+		k.endpoint = domain.Registrable(b.Endpoint.Hostname)
+	}
 	if f, ok := e.last[k]; ok && b.Time.Sub(f.at) < m.Cooldown && b.Time.Sub(f.at) >= 0 && b.Score < f.score+10 {
 		return
 	}
