@@ -42,13 +42,12 @@ func init() {
 		Summary: "download from GitHub content hosts that is unusual for the device: its first GitHub use " +
 			"(or first use of that host) in the window, or far more bytes than it normally fetches from GitHub",
 		Learning: "Judges each device against its own GitHub history, kept by the model for the prevalence " +
-			"window. A device's first GitHub use counts 20% when the device has just been seen (everything is " +
-			"new to it) and in full once it has been watched for min_history (48h); the volume test needs " +
-			"earlier GitHub episodes of the device and counts in full after a week of them. Downloads below " +
-			"min_bytes (64 KiB) never fire. In a short capture with one device and no baseline the model " +
-			"fires only for a first GitHub download of large_bytes (8 MiB) or more within an hour, scoring 20: a " +
-			"weak signal for the device's threat score, not an alert. " +
-			"On the first day of a long capture developers' first pulls can fire the same way, below 50.",
+			"window. A device's first GitHub use counts for nothing when the device has just been seen " +
+			"(everything is new to it), rising linearly to full weight once it has been watched for " +
+			"min_history (48h); the volume test needs earlier GitHub episodes of the device and counts in " +
+			"full after a week of them. Downloads below min_bytes (64 KiB) never fire. In a short capture " +
+			"with no baseline the model does not fire: a first download says nothing about a device seen " +
+			"for minutes.",
 		Cooldown: detect.DefaultCooldown,
 		New: func() detect.Model {
 			return &Model{
@@ -304,9 +303,10 @@ func (m *Model) judge(c *detect.Context, d *device, ep *episode, host string, no
 	normal, days := d.normal(now, win)
 	dev := c.Contact.Device
 	age := c.Contact.TS.Sub(dev.First)
-	// Everything is new to a device just seen: its novelty counts 20%
-	// at first and in full once it has been watched for MinHistory.
-	conf := 0.2 + 0.8*clamp(float64(age)/float64(max(m.MinHistory.D(), time.Second)))
+	// Everything is new to a device just seen, so its first GitHub use
+	// says nothing at first; it counts more as the device is watched, in
+	// full after MinHistory.
+	conf := clamp(float64(age) / float64(max(m.MinHistory.D(), time.Second)))
 	var sNew, sVol, ratio float64
 	if ep.wNovel >= minB {
 		// A GitHub host new to a device that uses GitHub is weak news
