@@ -91,7 +91,7 @@ func init() {
 					ProtoTLS:  {8443, 8080},
 				},
 				FamiliarAfter:  units.Duration(24 * time.Hour),
-				MinScore:       25,
+				MinScore:       30,
 				NamedTLSWeight: 0.4,
 			}
 		},
@@ -110,7 +110,7 @@ type Model struct {
 	// FamiliarAfter is how long a device must have been using an endpoint
 	// on a port before that use is its pattern of life and scores low.
 	FamiliarAfter units.Duration `yaml:"familiar_after"`
-	// MinScore drops breaches scoring below it (0–100). The default, 25,
+	// MinScore drops breaches scoring below it (0–100). The default, 30,
 	// is above what a familiar pair scores, so a device's own habit is
 	// not reported; 0 shows it.
 	MinScore int `yaml:"min_score"`
