@@ -8,6 +8,7 @@ import (
 
 	"github.com/vigil-ndr/vigil/internal/baseline"
 	"github.com/vigil-ndr/vigil/internal/breach"
+	"github.com/vigil-ndr/vigil/internal/intel/domain"
 	"github.com/vigil-ndr/vigil/internal/units"
 )
 
@@ -24,8 +25,18 @@ type Context struct {
 	Net     *baseline.Network
 
 	addr             netip.Addr // the device's address in this event
+	domains          *domain.Cache
 	have             uint8
 	ipP, hostP, domP baseline.Prevalence
+}
+
+// Registrable returns the registrable domain of a normalised host name
+// (memoised; see domain.Registrable).
+func (c *Context) Registrable(h string) string {
+	if c.domains == nil {
+		return domain.Registrable(h)
+	}
+	return c.domains.Registrable(h)
 }
 
 // Device returns the event's device profile (nil without a contact).

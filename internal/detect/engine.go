@@ -63,6 +63,7 @@ type Engine struct {
 	// arrival order (nil where one was released early).
 	pending    []*event.Conn
 	pendingUID map[string]int
+	domains    *domain.Cache
 }
 
 type resolveKey struct {
@@ -82,6 +83,7 @@ func NewEngine(opt Options) *Engine {
 		threat:   NewThreat(opt.Scoring),
 
 		pendingUID: make(map[string]int),
+		domains:    domain.NewCache(1 << 16),
 	}
 	for i, m := range opt.Models {
 		for _, k := range m.Info.Reads {
@@ -265,7 +267,7 @@ func (e *Engine) observe(ev event.Event) {
 		e.learnAnswers(c.Device.ID, x)
 	}
 	if c.Host != "" {
-		c.Domain = domain.Registrable(c.Host)
+		c.Domain = e.domains.Registrable(c.Host)
 	}
 	net.SawDevice(c.Device.ID)
 	e.run(ev, c, orig)
@@ -294,7 +296,7 @@ func (e *Engine) run(ev event.Event, c *baseline.Contact, addr netip.Addr) {
 		return
 	}
 	ctx := &e.ctx
-	*ctx = Context{Now: e.base.Net.Now(), Contact: c, Base: e.base, Net: e.base.Net, addr: addr}
+	*ctx = Context{Now: e.base.Net.Now(), Contact: c, Base: e.base, Net: e.base.Net, addr: addr, domains: e.domains}
 	for _, i := range idx {
 		m := &e.models[i]
 		for _, b := range m.Model.Observe(ctx, ev) {
@@ -327,7 +329,7 @@ func (e *Engine) raise(m *Configured, c *baseline.Contact, b breach.Breach) {
 	// is one finding per cooldown, not one per name.
 	k := suppressKey{m.Info.ID, dev, ipString(b.Endpoint.IP)}
 	if b.Endpoint.Hostname != "" {
-		k.endpoint = domain.Registrable(b.Endpoint.Hostname)
+		k.endpoint = e.domains.Registrable(b.Endpoint.Hostname)
 	}
 	if f, ok := e.last[k]; ok && b.Time.Sub(f.at) < m.Cooldown && b.Time.Sub(f.at) >= 0 && b.Score < f.score+10 {
 		return

@@ -41,6 +41,10 @@ func IsAddr(h string) bool {
 	if h == "" {
 		return false
 	}
+	// Fast path: an IPv4 literal ends in a digit, and only IPv6 has ':'.
+	if c := h[len(h)-1]; (c < '0' || c > '9') && strings.IndexByte(h, ':') < 0 {
+		return false
+	}
 	_, err := netip.ParseAddr(h)
 	return err == nil
 }
@@ -56,6 +60,35 @@ func Registrable(h string) string {
 	if err != nil {
 		return h
 	}
+	return d
+}
+
+// Cache memoises Registrable for the names a network keeps using. It is
+// bounded: when full it starts afresh, keeping the previous generation.
+// Not safe for concurrent use.
+type Cache struct {
+	cur, old map[string]string
+	max      int
+}
+
+// NewCache returns a cache of about max names (two generations of max/2).
+func NewCache(max int) *Cache {
+	return &Cache{cur: make(map[string]string), max: max / 2}
+}
+
+// Registrable is Registrable, memoised.
+func (c *Cache) Registrable(h string) string {
+	if d, ok := c.cur[h]; ok {
+		return d
+	}
+	d, ok := c.old[h]
+	if !ok {
+		d = Registrable(h)
+	}
+	if len(c.cur) >= c.max {
+		c.old, c.cur = c.cur, make(map[string]string, c.max/4)
+	}
+	c.cur[h] = d
 	return d
 }
 
