@@ -9,16 +9,23 @@ import (
 
 // Set is a bounded set of strings with the last time each was seen. When
 // it is full, the least recently seen eighth is dropped, so memory is
-// bounded and what remains is what the device does now.
+// bounded and what remains is what the device does now. The most recent
+// key is kept beside the map, because a device repeats itself (the same
+// user agent, the same fingerprint) and most adds then touch no map.
 type Set struct {
-	m   map[string]int64
-	max int
+	m     map[string]int64
+	max   int
+	lastK string
+	lastT int64
 }
 
 func newSet(max int) Set { return Set{max: max} }
 
 // Has reports whether k was seen, and when last.
 func (s *Set) Has(k string) (time.Time, bool) {
+	if k != "" && k == s.lastK {
+		return time.Unix(s.lastT, 0).UTC(), true
+	}
 	t, ok := s.m[k]
 	if !ok {
 		return time.Time{}, false
@@ -33,20 +40,38 @@ func (s *Set) add(k string, now int64) {
 	if k == "" {
 		return
 	}
+	if k == s.lastK {
+		s.lastT = now
+		return
+	}
 	if s.m == nil {
 		s.m = make(map[string]int64, 8)
+	}
+	if s.lastK != "" {
+		if _, kept := s.m[s.lastK]; kept {
+			s.m[s.lastK] = s.lastT
+		}
 	}
 	if _, ok := s.m[k]; !ok && len(s.m) >= s.max {
 		evictOldest(s.m, s.max/8)
 	}
 	s.m[k] = now
+	s.lastK, s.lastT = k, now
 }
 
 func (s *Set) expire(before int64) {
+	if s.lastK != "" {
+		if _, kept := s.m[s.lastK]; kept {
+			s.m[s.lastK] = s.lastT
+		}
+	}
 	for k, t := range s.m {
 		if t < before {
 			delete(s.m, k)
 		}
+	}
+	if _, kept := s.m[s.lastK]; !kept {
+		s.lastK, s.lastT = "", 0
 	}
 }
 

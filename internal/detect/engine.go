@@ -240,10 +240,15 @@ func (e *Engine) observe(ev event.Event) {
 		c.Conn = true
 		c.Established = !x.ConnState.Failed() && (x.RespPkts > 0 || x.RespBytes > 0)
 		c.Up, c.Down = x.OrigBytes, x.RespBytes
-		if h, ok := e.uidHost.get(x.UID); ok {
-			c.Host = h
-		} else if h, ok := e.resolved.get(resolveKey{c.Device.ID, c.IP}); ok {
-			c.Host, c.HostFromDNS = h, true
+		// Only connections that carried TLS or HTTP (or whose protocol is
+		// unknown) can have a name from their own handshake or request.
+		if x.Service == "" || waitsForName(x) {
+			c.Host, _ = e.uidHost.get(x.UID)
+		}
+		if c.Host == "" {
+			if h, ok := e.resolved.get(resolveKey{c.Device.ID, c.IP}); ok {
+				c.Host, c.HostFromDNS = h, true
+			}
 		}
 	case *event.TLS:
 		c.Proto = uint8(event.ProtoTCP)
