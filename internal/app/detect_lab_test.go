@@ -1,0 +1,89 @@
+package app
+
+import (
+	"bufio"
+	"encoding/json"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/vigil-ndr/vigil/internal/breach"
+	"github.com/vigil-ndr/vigil/internal/config"
+	"github.com/vigil-ndr/vigil/internal/detect"
+	"github.com/vigil-ndr/vigil/internal/testkit"
+)
+
+// readBreaches reads breaches.jsonl from an output directory.
+func readBreaches(t *testing.T, dir string) []breach.Breach {
+	t.Helper()
+	f, err := os.Open(filepath.Join(dir, "breaches.jsonl"))
+	require.NoError(t, err)
+	defer f.Close()
+	var out []breach.Breach
+	sc := bufio.NewScanner(f)
+	sc.Buffer(make([]byte, 1<<20), 1<<24)
+	for sc.Scan() {
+		var b breach.Breach
+		require.NoError(t, json.Unmarshal(sc.Bytes(), &b))
+		out = append(out, b)
+	}
+	require.NoError(t, sc.Err())
+	return out
+}
+
+// labExpect is one malicious behaviour of the lab capture's ground truth
+// (lab/README.md) and the model that must raise it.
+type labExpect struct {
+	truth, device, model, endpoint string // endpoint: address or host name
+}
+
+var labExpected = []labExpect{
+	{"M1 look-alike domain", "172.16.40.23", "doppelganger", "login.micros0ft-online.com"},
+	{"M2 download from a code-hosting site", "172.16.40.23", "github-download", "raw.githubusercontent.com"},
+	{"M3 failed-connection burst", "172.16.40.23", "failed-connections", "192.0.2.201"},
+	{"M4 python C2 to a bare IP", "172.16.40.23", "post-to-ip", "203.0.113.77"},
+	{"M4 python C2 to a bare IP", "172.16.40.23", "new-ua-to-ip", "203.0.113.77"},
+	{"M5 self-signed TLS on 4443", "172.16.40.23", "rare-self-signed", "198.51.100.212"},
+	{"M5 self-signed TLS on 4443", "172.16.40.23", "uncommon-port", "198.51.100.212"},
+	{"M8 exfiltration", "172.16.40.60", "data-to-new-endpoint", "203.0.113.196"},
+}
+
+var labVictims = map[string]bool{"172.16.40.23": true, "172.16.40.60": true}
+
+// TestLabDetections runs the default configuration over the lab capture
+// (72 h of real traffic with an intrusion and benign traps; see the shared
+// data's lab/README.md): each malicious behaviour is raised by its model,
+// and no benign device gets a breach scoring above 50.
+func TestLabDetections(t *testing.T) {
+	pcap := testkit.SharedData(t, "lab", "dev-intrusion.pcap")
+	out := t.TempDir()
+	_, _, err := analyze(t, Analyze{PCAPs: []string{pcap}, Out: out, Config: config.Default()})
+	require.NoError(t, err)
+	bs := readBreaches(t, out)
+	for _, x := range labExpected {
+		info, ok := detect.Find(x.model)
+		require.True(t, ok, "model %s", x.model)
+		found := false
+		for _, b := range bs {
+			if b.Model == info.Name && b.Device.String() == x.device &&
+				(b.Endpoint.IP.String() == x.endpoint || b.Endpoint.Hostname == x.endpoint) {
+				found = true
+			}
+		}
+		require.True(t, found, "%s: want %s on %s for %s", x.truth, info.Name, x.device, x.endpoint)
+	}
+	var benign []string
+	for _, b := range bs {
+		line := fmt.Sprintf("%s %s %s %s score %d", b.Time.Format("01-02T15:04"), b.Device, b.Model, b.Endpoint.Key(), b.Score)
+		t.Log(line)
+		if !labVictims[b.Device.String()] {
+			benign = append(benign, line)
+			require.LessOrEqual(t, b.Score, 50, "benign device breach scores above 50: %s", line)
+		}
+	}
+	t.Logf("%d breaches, %d on benign devices:\n%s", len(bs), len(benign), strings.Join(benign, "\n"))
+}
