@@ -64,7 +64,7 @@ func init() {
 				Window:      units.Duration(time.Hour),
 				VolumeRatio: 10,
 				MinHistory:  units.Duration(48 * time.Hour),
-				MinScore:    20,
+				MinScore:    30,
 			}
 		},
 	})
