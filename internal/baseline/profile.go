@@ -15,8 +15,9 @@ import (
 type Set struct {
 	m     map[string]int64
 	max   int
-	lastK string
+	lastK string // always in m when set
 	lastT int64
+	dirty bool // lastT is newer than m[lastK]
 }
 
 func newSet(max int) Set { return Set{max: max} }
@@ -41,30 +42,35 @@ func (s *Set) add(k string, now int64) {
 		return
 	}
 	if k == s.lastK {
-		s.lastT = now
+		s.lastT, s.dirty = now, true
 		return
 	}
 	if s.m == nil {
 		s.m = make(map[string]int64, 8)
 	}
-	if s.lastK != "" {
-		if _, kept := s.m[s.lastK]; kept {
-			s.m[s.lastK] = s.lastT
+	s.flush()
+	if len(s.m) >= s.max {
+		if _, ok := s.m[k]; !ok {
+			evictOldest(s.m, s.max/8)
+			if _, kept := s.m[s.lastK]; !kept {
+				s.lastK = ""
+			}
 		}
-	}
-	if _, ok := s.m[k]; !ok && len(s.m) >= s.max {
-		evictOldest(s.m, s.max/8)
 	}
 	s.m[k] = now
 	s.lastK, s.lastT = k, now
 }
 
-func (s *Set) expire(before int64) {
-	if s.lastK != "" {
-		if _, kept := s.m[s.lastK]; kept {
-			s.m[s.lastK] = s.lastT
-		}
+// flush writes the latest key's time back to the map.
+func (s *Set) flush() {
+	if s.dirty {
+		s.m[s.lastK] = s.lastT
+		s.dirty = false
 	}
+}
+
+func (s *Set) expire(before int64) {
+	s.flush()
 	for k, t := range s.m {
 		if t < before {
 			delete(s.m, k)
