@@ -22,10 +22,10 @@ func TestSharedCapturesFire(t *testing.T) {
 		internal string // when the capture's client is not in a private range
 		model    string
 	}{
-		{"zeek-traces/http/ctu-62604-80.pcap", "", "post-to-ip"},                    // malware POSTs to a bare IP
-		{"ndpi/pcap/exe_download_as_png.pcap", "", "new-ua-to-ip"},                  // WinHTTP loader fetches an exe from a bare IP
-		{"slips/dataset/test7-malicious.pcap", "", "failed-connections"},            // Mirai-style telnet scan of external hosts
-		{"zeek-traces/tls/cert-no-cn.pcap", "192.150.187.20/32", "rare-self-signed"}, // self-signed certificate without a CN
+		{"zeek-traces/http/ctu-62604-80.pcap", "", "post-to-ip"},                                                    // malware POSTs to a bare IP
+		{"ndpi/pcap/exe_download_as_png.pcap", "", "new-ua-to-ip"},                                                  // WinHTTP loader fetches an exe from a bare IP
+		{"slips/dataset/test7-malicious.pcap", "", "failed-connections"},                                            // Mirai-style telnet scan of external hosts
+		{"zeek-traces/tls/cert-no-cn.pcap", "192.150.187.20/32", "rare-self-signed"},                                // self-signed certificate without a CN
 		{"domainator/malware_recordings/roguerobin-net/roguerobin-net_handshake_240229.pcapng", "", "doppelganger"}, // C2 on Microsoft look-alike domains
 	} {
 		t.Run(filepath.Base(tc.capture), func(t *testing.T) {
