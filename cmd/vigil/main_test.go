@@ -65,3 +65,40 @@ func TestCommandLine(t *testing.T) {
 		})
 	}
 }
+
+// TestModels checks `vigil models`: every catalogue model with its MITRE
+// mapping and thresholds, configuration applied, and strict errors.
+func TestModels(t *testing.T) {
+	out, code := run(t, "models")
+	require.Equal(t, 0, code, out)
+	for _, name := range []string{
+		"Anomalous Connection::Multiple HTTP POSTs to Rare Hostname",
+		"Anomalous Connection::Posting HTTP to IP Without Hostname",
+		"Anomalous Connection::New User Agent to IP Without Hostname",
+		"Anomalous Connection::Rare External SSL Self-Signed",
+		"Anomalous Connection::Powershell to Rare External",
+		"Anomalous Connection::Application Protocol on Uncommon Port",
+		"Device::New PowerShell User Agent",
+		"Device::Anomalous Github Download",
+		"Unusual Activity::Unusual External Data to New Endpoint",
+		"Compromise::Large Number of Suspicious Failed Connections",
+		"Compromise::Possible Doppelganger Attack",
+	} {
+		require.Contains(t, out, name+"\n")
+	}
+	require.Contains(t, out, "T1608.003, T1573")
+	require.Contains(t, out, "min_failures=20")
+
+	dir := t.TempDir()
+	cfg := filepath.Join(dir, "vigil.yaml")
+	require.NoError(t, os.WriteFile(cfg, []byte("models:\n  failed-connections:\n    min_failures: 40\n  post-to-ip:\n    enabled: false\n"), 0o644))
+	out, code = run(t, "models", "--config", cfg)
+	require.Equal(t, 0, code, out)
+	require.Contains(t, out, "min_failures=40")
+	require.Contains(t, out, "Anomalous Connection::Posting HTTP to IP Without Hostname  [disabled]")
+
+	require.NoError(t, os.WriteFile(cfg, []byte("models:\n  failed-connections:\n    min_fail: 40\n"), 0o644))
+	out, code = run(t, "models", "--config", cfg)
+	require.Equal(t, 2, code, out)
+	require.Contains(t, out, `line 3: models.failed-connections: unknown key "min_fail"`)
+}
