@@ -1,6 +1,7 @@
 // Package device keeps the inventory of internal devices: which internal
 // addresses are real devices, when they were seen, and what they are called
-// (MAC and host name from DHCP, DNS and link-layer addresses).
+// (MAC and host name from DHCP, TLS client certificates, DNS and
+// link-layer addresses).
 //
 // Identity: one device per internal IP, with the strongest name evidence
 // winning, except that addresses DHCP leased to the same MAC are one
@@ -34,6 +35,7 @@ const (
 	nameNone = iota
 	nameDNSForward
 	nameDNSPTR
+	nameTLSClient
 	nameDHCP
 )
 
@@ -181,7 +183,55 @@ func (inv *Inventory) Observe(ev event.Event) {
 		inv.sawOrig(&e.Meta)
 	case *event.TLS:
 		inv.sawOrig(&e.Meta)
+	case *event.X509:
+		inv.observeClientCert(e)
 	}
+}
+
+// observeClientCert names a device from the TLS client certificate it
+// presented: machine certificates (802.1X, mutual TLS, MDM) carry the
+// device's host name as their CN.
+func (inv *Inventory) observeClientCert(x *event.X509) {
+	if !x.ClientCert || x.BasicCA || !x.ID.OrigH.IsValid() || !inv.Internal(x.ID.OrigH) {
+		return
+	}
+	cn := subjectCN(x.Subject)
+	if !hostLike(cn) {
+		return
+	}
+	if d := inv.byIP[x.ID.OrigH.Unmap()]; d != nil {
+		d.name(cn, nameTLSClient)
+	}
+}
+
+// subjectCN returns the CN of a distinguished name in Zeek's form
+// ("CN=ws-17.corp.example,O=Example").
+func subjectCN(dn string) string {
+	for _, part := range strings.Split(dn, ",") {
+		if v, ok := strings.CutPrefix(strings.TrimSpace(part), "CN="); ok {
+			return strings.TrimSpace(v)
+		}
+	}
+	return ""
+}
+
+// hostLike reports whether s looks like a host name (labels of letters,
+// digits and hyphens), not a person's name or an e-mail address.
+func hostLike(s string) bool {
+	if s == "" || len(s) > 253 {
+		return false
+	}
+	letter := false
+	for _, c := range s {
+		switch {
+		case c >= 'a' && c <= 'z', c >= 'A' && c <= 'Z':
+			letter = true
+		case c >= '0' && c <= '9', c == '-', c == '.':
+		default:
+			return false
+		}
+	}
+	return letter && !strings.HasPrefix(s, "-") && !strings.HasPrefix(s, ".")
 }
 
 // sawOrig counts the originator of a request or handshake as a device:

@@ -159,3 +159,16 @@ func TestDHCPMovedDeviceIsOneDevice(t *testing.T) {
 	require.Equal(t, "aa:bb:cc:00:00:07", d.MAC)
 	require.Equal(t, "mbp-ana", d.Hostname)
 }
+
+func TestClientCertificateNamesDevice(t *testing.T) {
+	inv := NewInventory(DefaultInternal())
+	inv.Observe(conn(t0, "10.0.0.31", "192.0.2.1", 3, "", ""))
+	meta := event.Meta{TS: t0, ID: event.ConnID{OrigH: netip.MustParseAddr("10.0.0.31"), RespH: netip.MustParseAddr("192.0.2.1"), RespP: 443}}
+	inv.Observe(&event.X509{Meta: meta, ClientCert: true, BasicCA: true, Subject: "CN=Corp Device CA,O=Example"})
+	inv.Observe(&event.X509{Meta: meta, ClientCert: true, Subject: "CN=Jane Doe,O=Example"}) // a person, not a host
+	require.Empty(t, inv.Devices()[0].Hostname)
+	inv.Observe(&event.X509{Meta: meta, ClientCert: true, Subject: "CN=WS-31.corp.example,O=Example"})
+	require.Equal(t, "ws-31.corp.example", inv.Devices()[0].Hostname)
+	inv.Observe(&event.X509{Meta: meta, HostCert: true, Subject: "CN=other.example"}) // the server's certificate
+	require.Equal(t, "ws-31.corp.example", inv.Devices()[0].Hostname)
+}
