@@ -70,11 +70,17 @@ func Default() Config {
 
 // Load reads a YAML file over the defaults.
 func Load(path string) (Config, error) {
-	c := Default()
 	b, err := os.ReadFile(path)
 	if err != nil {
-		return c, fmt.Errorf("read config: %w", err)
+		return Default(), fmt.Errorf("read config: %w", err)
 	}
+	return Parse(path, b)
+}
+
+// Parse reads configuration text over the defaults; name is used in
+// errors.
+func Parse(path string, b []byte) (Config, error) {
+	c := Default()
 	dec := yaml.NewDecoder(bytes.NewReader(b))
 	dec.KnownFields(true)
 	if err := dec.Decode(&c); err != nil && !errors.Is(err, io.EOF) {

@@ -4,6 +4,7 @@ import (
 	"net/netip"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
@@ -58,4 +59,21 @@ func TestParsePrefixes(t *testing.T) {
 	require.ErrorContains(t, err, `"nonsense"`)
 	_, err = ParsePrefixes(" , ")
 	require.Error(t, err)
+}
+
+// FuzzParse checks that arbitrary configuration text is either accepted
+// or refused with an error naming the file, and never panics.
+func FuzzParse(f *testing.F) {
+	for _, s := range []string{
+		"internal: [10.0.0.0/8]\n", "baseline: {learning_period: 7d, rare_fraction: 0.05}\n",
+		"models:\n  x: {}\n", "allowlist:\n  - endpoint: '*.example.com'\n", "capture: {max_flows: 1}\n", ":\n-", "models: [1, 2]\n",
+	} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		_, err := Parse("fuzz.yaml", []byte(s))
+		if err != nil && !strings.Contains(err.Error(), "fuzz.yaml") {
+			t.Fatalf("error does not name the file: %v", err)
+		}
+	})
 }

@@ -26,7 +26,13 @@ func Normalize(h string) string {
 	if i := strings.LastIndexByte(h, ':'); i >= 0 && strings.Count(h, ":") == 1 {
 		h = h[:i]
 	}
-	h = strings.TrimSuffix(h, ".")
+	for { // "name. ." and the like: trim until nothing changes
+		t := strings.TrimSpace(strings.TrimSuffix(h, "."))
+		if t == h {
+			break
+		}
+		h = t
+	}
 	for i := 0; i < len(h); i++ {
 		if c := h[i]; c >= 'A' && c <= 'Z' {
 			return strings.ToLower(h)

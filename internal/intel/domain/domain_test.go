@@ -1,6 +1,7 @@
 package domain
 
 import (
+	"strings"
 	"testing"
 
 	"github.com/stretchr/testify/require"
@@ -34,4 +35,21 @@ func TestCacheIsBounded(t *testing.T) {
 	}
 	require.LessOrEqual(t, len(c.cur)+len(c.old), 8)
 	require.Equal(t, "example.com", c.Registrable("f.example.com"))
+}
+
+// FuzzNames checks that arbitrary host text (Host headers, SNI and DNS
+// names come from the network) never panics and normalises idempotently.
+func FuzzNames(f *testing.F) {
+	for _, s := range []string{"WWW.Example.COM.", "[2001:db8::1]:443", "203.0.113.7:8080", "a..b", ":", "[", "xn--p1ai"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		n := Normalize(s)
+		if Normalize(n) != n && !IsAddr(n) && !strings.Contains(n, ":") {
+			t.Fatalf("Normalize(%q) = %q is not stable", s, n)
+		}
+		_ = Registrable(n)
+		_ = IsAddr(n)
+		_ = NewCache(2).Registrable(n)
+	})
 }
