@@ -2,8 +2,10 @@ package app
 
 import (
 	"bufio"
+	"context"
 	"encoding/json"
 	"fmt"
+	"io"
 	"os"
 	"path/filepath"
 	"strings"
@@ -86,4 +88,33 @@ func TestLabDetections(t *testing.T) {
 		}
 	}
 	t.Logf("%d breaches, %d on benign devices:\n%s", len(bs), len(benign), strings.Join(benign, "\n"))
+
+	// Deterministic: a second run writes the same bytes.
+	again := t.TempDir()
+	_, _, err = analyze(t, Analyze{PCAPs: []string{pcap}, Out: again, Config: config.Default()})
+	require.NoError(t, err)
+	for _, name := range []string{"breaches.jsonl", "devices.jsonl"} {
+		a, err := os.ReadFile(filepath.Join(out, name))
+		require.NoError(t, err)
+		b, err := os.ReadFile(filepath.Join(again, name))
+		require.NoError(t, err)
+		require.Equal(t, string(a), string(b), "%s differs between two runs", name)
+	}
+
+	// The same traffic as Zeek logs (which deliver a connection before its
+	// handshake) raises the same breaches.
+	zdir := filepath.Join(t.TempDir(), "zeek")
+	conv := Convert{PCAPs: []string{pcap}, ZeekOut: zdir, Config: config.Default(), Stdout: io.Discard, Stderr: io.Discard}
+	require.NoError(t, conv.Run(context.Background()))
+	zout := t.TempDir()
+	_, _, err = analyze(t, Analyze{Zeek: []string{zdir}, Out: zout, Config: config.Default()})
+	require.NoError(t, err)
+	key := func(bs []breach.Breach) []string {
+		var out []string
+		for _, b := range bs {
+			out = append(out, fmt.Sprintf("%s %s %s %d", b.Model, b.Device, b.Endpoint.Key(), b.Score))
+		}
+		return out
+	}
+	require.Equal(t, key(bs), key(readBreaches(t, zout)), "breaches from Zeek logs differ from the capture's")
 }
