@@ -51,8 +51,8 @@ type Engine struct {
 	base     *baseline.Baselines
 	byKind   [event.NumKinds][]int
 	models   []Configured
-	uidHost  *genCache[string, string]
-	resolved *genCache[resolveKey, string]
+	uidHost  *Cache[string, string]
+	resolved *Cache[resolveKey, string]
 	last     map[suppressKey]fired
 	breaches []breach.Breach
 	threat   *Threat
@@ -77,8 +77,8 @@ func NewEngine(opt Options) *Engine {
 		opt:      opt,
 		base:     baseline.New(opt.Baseline, opt.Internal),
 		models:   opt.Models,
-		uidHost:  newGenCache[string, string](1 << 16),
-		resolved: newGenCache[resolveKey, string](1 << 18),
+		uidHost:  NewCache[string, string](1 << 16),
+		resolved: NewCache[resolveKey, string](1 << 18),
 		last:     make(map[suppressKey]fired),
 		threat:   NewThreat(opt.Scoring),
 
@@ -129,7 +129,7 @@ func (e *Engine) Observe(ev event.Event) {
 		e.release(ts.Add(-joinWait))
 	}
 	if c, ok := ev.(*event.Conn); ok && c.UID != "" && waitsForName(c) {
-		if _, named := e.uidHost.get(c.UID); !named {
+		if _, named := e.uidHost.Get(c.UID); !named {
 			if len(e.pending) >= maxPending {
 				e.release(e.pending[0].TS.Add(time.Nanosecond))
 			}
@@ -214,11 +214,11 @@ func (e *Engine) observe(ev event.Event) {
 		e.base.DHCP(x.MAC, a, x.TS)
 	case *event.TLS:
 		if h := domain.Normalize(x.ServerName); h != "" && x.UID != "" {
-			e.uidHost.put(x.UID, h)
+			e.uidHost.Put(x.UID, h)
 		}
 	case *event.HTTP:
 		if h := domain.Normalize(x.Host); h != "" && x.UID != "" && !domain.IsAddr(h) {
-			e.uidHost.put(x.UID, h)
+			e.uidHost.Put(x.UID, h)
 		}
 	}
 	orig := m.ID.OrigH.Unmap()
@@ -243,10 +243,10 @@ func (e *Engine) observe(ev event.Event) {
 		// Only connections that carried TLS or HTTP (or whose protocol is
 		// unknown) can have a name from their own handshake or request.
 		if x.Service == "" || waitsForName(x) {
-			c.Host, _ = e.uidHost.get(x.UID)
+			c.Host, _ = e.uidHost.Get(x.UID)
 		}
 		if c.Host == "" {
-			if h, ok := e.resolved.get(resolveKey{c.Device.ID, c.IP}); ok {
+			if h, ok := e.resolved.Get(resolveKey{c.Device.ID, c.IP}); ok {
 				c.Host, c.HostFromDNS = h, true
 			}
 		}
@@ -291,7 +291,7 @@ func (e *Engine) learnAnswers(dev uint32, d *event.DNS) {
 		if err != nil {
 			continue // a CNAME in the chain
 		}
-		e.resolved.put(resolveKey{dev, ip.Unmap()}, name)
+		e.resolved.Put(resolveKey{dev, ip.Unmap()}, name)
 	}
 }
 
@@ -353,31 +353,4 @@ func ipString(a netip.Addr) string {
 		return ""
 	}
 	return a.String()
-}
-
-// genCache is a bounded map that forgets in generations: when the current
-// generation is full it becomes the old one and the previous old one is
-// dropped, so the most recently put entries survive at O(1) cost.
-type genCache[K comparable, V any] struct {
-	cur, old map[K]V
-	max      int
-}
-
-func newGenCache[K comparable, V any](max int) *genCache[K, V] {
-	return &genCache[K, V]{cur: make(map[K]V), max: max}
-}
-
-func (g *genCache[K, V]) put(k K, v V) {
-	if len(g.cur) >= g.max {
-		g.old, g.cur = g.cur, make(map[K]V, g.max/4)
-	}
-	g.cur[k] = v
-}
-
-func (g *genCache[K, V]) get(k K) (V, bool) {
-	if v, ok := g.cur[k]; ok {
-		return v, true
-	}
-	v, ok := g.old[k]
-	return v, ok
 }

@@ -98,8 +98,8 @@ type Model struct {
 	MinScore int `yaml:"min_score"`
 
 	eps     map[epKey]*episode
-	pending *uidCache[pend]     // summaries waiting for the record that names them
-	named   *uidCache[struct{}] // uids whose ssl/http record came already
+	pending *detect.Cache[string, pend]     // summaries waiting for the record that names them
+	named   *detect.Cache[string, struct{}] // uids whose ssl/http record came already
 }
 
 // pend is a connection summary (waiting for its name).
@@ -180,8 +180,8 @@ func (m *Model) Info() detect.Info { return detect.MustFind(ID) }
 func (m *Model) init() {
 	if m.eps == nil {
 		m.eps = make(map[epKey]*episode)
-		m.pending = newUIDCache[pend](uidCacheSize)
-		m.named = newUIDCache[struct{}](uidCacheSize)
+		m.pending = detect.NewCache[string, pend](uidCacheSize)
+		m.named = detect.NewCache[string, struct{}](uidCacheSize)
 	}
 }
 
@@ -200,8 +200,8 @@ func (m *Model) Observe(c *detect.Context, e event.Event) []breach.Breach {
 		// names the connection (a name from DNS may be another site on a
 		// shared address), so keep its bytes until that record says.
 		if x.UID != "" && (c.Contact.Host == "" || c.Contact.HostFromDNS) && namedService(x.Service) {
-			if _, ok := m.named.get(x.UID); !ok {
-				m.pending.put(x.UID, pend{x.OrigBytes, x.RespBytes, x.TS, normalOf(m, c)})
+			if _, ok := m.named.Get(x.UID); !ok {
+				m.pending.Put(x.UID, pend{x.OrigBytes, x.RespBytes, x.TS, normalOf(m, c)})
 				return nil
 			}
 		}
@@ -211,11 +211,11 @@ func (m *Model) Observe(c *detect.Context, e event.Event) []breach.Breach {
 		if uid == "" {
 			return nil
 		}
-		if p, ok := m.pending.get(uid); ok {
-			m.pending.del(uid)
+		if p, ok := m.pending.Get(uid); ok {
+			m.pending.Del(uid)
 			return m.upload(c, p, uid)
 		}
-		m.named.put(uid, struct{}{})
+		m.named.Put(uid, struct{}{})
 	}
 	return nil
 }
@@ -418,38 +418,6 @@ func clamp(x float64) float64 {
 		return 0
 	}
 	return min(x, 1)
-}
-
-// uidCache is a bounded map keyed by connection uid that forgets in
-// generations: when the current generation is full it becomes the old
-// one and the previous old one is dropped.
-type uidCache[V any] struct {
-	cur, old map[string]V
-	max      int
-}
-
-func newUIDCache[V any](max int) *uidCache[V] {
-	return &uidCache[V]{cur: make(map[string]V), max: max}
-}
-
-func (g *uidCache[V]) put(k string, v V) {
-	if _, ok := g.cur[k]; !ok && len(g.cur) >= g.max {
-		g.old, g.cur = g.cur, make(map[string]V, g.max/4)
-	}
-	g.cur[k] = v
-}
-
-func (g *uidCache[V]) get(k string) (V, bool) {
-	if v, ok := g.cur[k]; ok {
-		return v, true
-	}
-	v, ok := g.old[k]
-	return v, ok
-}
-
-func (g *uidCache[V]) del(k string) {
-	delete(g.cur, k)
-	delete(g.old, k)
 }
 
 var _ detect.Model = (*Model)(nil)

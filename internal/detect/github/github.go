@@ -105,8 +105,8 @@ type Model struct {
 	exact, pages map[string]bool
 	suffixes     []string // ".name" for "*.name"
 	devs         map[uint32]*device
-	pending      *uidCache[int64] // uid -> bytes down of a summary waiting for its name
-	counted      *uidCache[flow]
+	pending      *detect.Cache[string, int64] // uid -> bytes down of a summary waiting for its name
+	counted      *detect.Cache[string, flow]
 	swept        int64
 }
 
@@ -166,8 +166,8 @@ func (m *Model) init() {
 		m.pages[domain.Normalize(h)] = true
 	}
 	m.devs = make(map[uint32]*device)
-	m.pending = newUIDCache[int64](uidCacheSize)
-	m.counted = newUIDCache[flow](uidCacheSize)
+	m.pending = detect.NewCache[string, int64](uidCacheSize)
+	m.counted = detect.NewCache[string, flow](uidCacheSize)
 }
 
 // uidCacheSize bounds each per-connection cache (two generations of it).
@@ -210,8 +210,8 @@ func (m *Model) conn(c *detect.Context, x *event.Conn) []breach.Breach {
 	if m.isGitHub(h) {
 		var fl flow
 		if x.UID != "" {
-			fl, _ = m.counted.get(x.UID)
-			m.counted.put(x.UID, flow{conn: true})
+			fl, _ = m.counted.Get(x.UID)
+			m.counted.Put(x.UID, flow{conn: true})
 		}
 		if fl.conn {
 			return nil
@@ -222,7 +222,7 @@ func (m *Model) conn(c *detect.Context, x *event.Conn) []breach.Breach {
 	// the connection (a name from DNS may be another site on a shared CDN
 	// address), so keep its bytes until that record says.
 	if x.RespBytes > 0 && x.UID != "" && (h == "" || c.Contact.HostFromDNS) && namedService(x.Service) {
-		m.pending.put(x.UID, x.RespBytes)
+		m.pending.Put(x.UID, x.RespBytes)
 	}
 	return nil
 }
@@ -240,16 +240,16 @@ func (m *Model) named(c *detect.Context, uid string, body int64, isHTTP bool) []
 	}
 	var add int64
 	if uid != "" {
-		if down, ok := m.pending.get(uid); ok {
-			m.pending.del(uid)
-			m.counted.put(uid, flow{conn: true})
+		if down, ok := m.pending.Get(uid); ok {
+			m.pending.Del(uid)
+			m.counted.Put(uid, flow{conn: true})
 			add = down
 		} else if isHTTP {
-			fl, _ := m.counted.get(uid)
+			fl, _ := m.counted.Get(uid)
 			if !fl.conn {
 				add = body
 				fl.http += body
-				m.counted.put(uid, fl)
+				m.counted.Put(uid, fl)
 			}
 		}
 	} else if isHTTP {

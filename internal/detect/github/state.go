@@ -138,35 +138,3 @@ func (ep *episode) firstUID() string {
 	}
 	return ep.uids[0]
 }
-
-// uidCache is a bounded map keyed by connection uid that forgets in
-// generations: when the current generation is full it becomes the old
-// one and the previous old one is dropped.
-type uidCache[V any] struct {
-	cur, old map[string]V
-	max      int
-}
-
-func newUIDCache[V any](max int) *uidCache[V] {
-	return &uidCache[V]{cur: make(map[string]V), max: max}
-}
-
-func (g *uidCache[V]) put(k string, v V) {
-	if _, ok := g.cur[k]; !ok && len(g.cur) >= g.max {
-		g.old, g.cur = g.cur, make(map[string]V, g.max/4)
-	}
-	g.cur[k] = v
-}
-
-func (g *uidCache[V]) get(k string) (V, bool) {
-	if v, ok := g.cur[k]; ok {
-		return v, true
-	}
-	v, ok := g.old[k]
-	return v, ok
-}
-
-func (g *uidCache[V]) del(k string) {
-	delete(g.cur, k)
-	delete(g.old, k)
-}
