@@ -41,6 +41,40 @@ type Devices interface {
 	Device(ctx context.Context, key string) (Device, bool, error)
 }
 
+// Breaches keeps model breaches. A breach's ID is derived from its
+// content, so committing one twice keeps one: a replayed record never
+// duplicates a breach. ListBreaches returns them by time, then ID.
+type Breaches interface {
+	ListBreaches(ctx context.Context) ([]Breach, error)
+}
+
+// Breach is one model breach as stored: the fields queries select on, and
+// the whole breach as its breaches.jsonl line (the store does not read it).
+type Breach struct {
+	ID     string
+	Time   time.Time
+	Model  string
+	Device netip.Addr
+	Score  int
+	JSON   []byte
+}
+
+// Normalize returns b with its time in UTC, or an error wrapping
+// ErrInvalid when it has no ID or a time the stores cannot keep.
+func (b Breach) Normalize() (Breach, error) {
+	if b.ID == "" {
+		return b, fmt.Errorf("breach without id: %w", ErrInvalid)
+	}
+	var err error
+	if b.Time, err = checkTime(b.Time); err != nil {
+		return b, fmt.Errorf("breach %s: %w", b.ID, err)
+	}
+	if b.Time.IsZero() {
+		return b, fmt.Errorf("breach %s without time: %w", b.ID, ErrInvalid)
+	}
+	return b, nil
+}
+
 // Ingest reports the ingest bookkeeping, one IngestStats per source key,
 // sorted by Source.
 type Ingest interface {
@@ -60,17 +94,20 @@ type Committer interface {
 type Store interface {
 	Checkpoints
 	Devices
+	Breaches
 	Ingest
 	Committer
 	io.Closer
 }
 
 // Batch is one unit of work for Committer.Commit. Its parts are applied in
-// order: devices (in slice order, as by UpsertDevices), ingest deltas (as
-// by IngestStats.Add), then checkpoints (as by Save). The store does not
-// keep the slices or the bytes after Commit returns.
+// order: devices (in slice order, as by UpsertDevices), breaches (a known
+// ID is kept as it is), ingest deltas (as by IngestStats.Add), then
+// checkpoints (as by Save). The store does not keep the slices or the
+// bytes after Commit returns.
 type Batch struct {
 	Devices     []Device
+	Breaches    []Breach
 	Ingest      []IngestStats
 	Checkpoints []Checkpoint
 }

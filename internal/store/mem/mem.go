@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"maps"
 	"slices"
+	"sort"
 	"sync"
 	"time"
 
@@ -29,6 +30,7 @@ type Store struct {
 	mu          sync.Mutex
 	closed      bool
 	devices     map[string]store.Device
+	breaches    map[string]store.Breach
 	ingest      map[string]store.IngestStats
 	checkpoints map[string]checkpoint
 }
@@ -47,6 +49,7 @@ func New(opts Options) *Store {
 	return &Store{
 		now:         now,
 		devices:     map[string]store.Device{},
+		breaches:    map[string]store.Breach{},
 		ingest:      map[string]store.IngestStats{},
 		checkpoints: map[string]checkpoint{},
 	}
@@ -160,6 +163,19 @@ func (s *Store) Commit(ctx context.Context, b store.Batch) error {
 		}
 		devs[d.Key] = d
 	}
+	brs := map[string]store.Breach{}
+	for i, br := range b.Breaches {
+		br, err := br.Normalize()
+		if err != nil {
+			return fmt.Errorf("commit: breach %d: %w", i, err)
+		}
+		if _, known := s.breaches[br.ID]; !known {
+			if _, dup := brs[br.ID]; !dup {
+				br.JSON = bytes.Clone(br.JSON)
+				brs[br.ID] = br
+			}
+		}
+	}
 	ing := map[string]store.IngestStats{}
 	for i, st := range b.Ingest {
 		st, err := st.Normalize()
@@ -183,9 +199,34 @@ func (s *Store) Commit(ctx context.Context, b store.Batch) error {
 		return err
 	}
 	maps.Copy(s.devices, devs)
+	maps.Copy(s.breaches, brs)
 	maps.Copy(s.ingest, ing)
 	maps.Copy(s.checkpoints, cps)
 	return nil
+}
+
+// ListBreaches returns every breach by time, then ID.
+func (s *Store) ListBreaches(ctx context.Context) ([]store.Breach, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.closed {
+		return nil, errClosed
+	}
+	out := make([]store.Breach, 0, len(s.breaches))
+	for _, b := range s.breaches {
+		b.JSON = bytes.Clone(b.JSON)
+		out = append(out, b)
+	}
+	sort.Slice(out, func(i, j int) bool {
+		if !out[i].Time.Equal(out[j].Time) {
+			return out[i].Time.Before(out[j].Time)
+		}
+		return out[i].ID < out[j].ID
+	})
+	return out, nil
 }
 
 // Close forgets everything; later calls fail.
@@ -193,7 +234,7 @@ func (s *Store) Close() error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.closed = true
-	s.devices, s.ingest, s.checkpoints = nil, nil, nil
+	s.devices, s.breaches, s.ingest, s.checkpoints = nil, nil, nil, nil
 	return nil
 }
 

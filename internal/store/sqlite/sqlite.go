@@ -269,9 +269,38 @@ func scanDevice(r interface{ Scan(...any) error }) (store.Device, error) {
 	return d, nil
 }
 
+// ListBreaches returns every breach by time, then ID.
+func (s *Store) ListBreaches(ctx context.Context) ([]store.Breach, error) {
+	rows, err := s.db.QueryContext(ctx, `SELECT id, time, model, device, score, data FROM breaches ORDER BY time, id`)
+	if err != nil {
+		return nil, fmt.Errorf("list breaches in %s: %w", s.file, err)
+	}
+	defer rows.Close()
+	var out []store.Breach
+	for rows.Next() {
+		var (
+			b      store.Breach
+			ts     int64
+			device string
+		)
+		if err := rows.Scan(&b.ID, &ts, &b.Model, &device, &b.Score, &b.JSON); err != nil {
+			return nil, fmt.Errorf("list breaches in %s: %w", s.file, err)
+		}
+		b.Time = time.Unix(0, ts).UTC()
+		if device != "" {
+			b.Device, _ = netip.ParseAddr(device)
+		}
+		out = append(out, b)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("list breaches in %s: %w", s.file, err)
+	}
+	return out, nil
+}
+
 // Commit applies b in one transaction: all of it, or on any error none.
 func (s *Store) Commit(ctx context.Context, b store.Batch) error {
-	if len(b.Devices) == 0 && len(b.Ingest) == 0 && len(b.Checkpoints) == 0 {
+	if len(b.Devices) == 0 && len(b.Breaches) == 0 && len(b.Ingest) == 0 && len(b.Checkpoints) == 0 {
 		return nil
 	}
 	s.wmu.Lock()
@@ -300,6 +329,21 @@ func (s *Store) commit(ctx context.Context, b store.Batch) error {
 				nanos(d.FirstSeen), nanos(d.LastSeen), d.Score); err != nil {
 				return fmt.Errorf("device %s: %w", d.Key, err)
 			}
+		}
+	}
+	for i, br := range b.Breaches {
+		br, err := br.Normalize()
+		if err != nil {
+			return fmt.Errorf("breach %d: %w", i, err)
+		}
+		data := br.JSON
+		if data == nil {
+			data = []byte{}
+		}
+		if _, err := tx.ExecContext(ctx, `INSERT INTO breaches (id, time, model, device, score, data)
+			VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (id) DO NOTHING`,
+			br.ID, nanos(br.Time), br.Model, addrText(br.Device), br.Score, data); err != nil {
+			return fmt.Errorf("breach %s: %w", br.ID, err)
 		}
 	}
 	for i, in := range b.Ingest {

@@ -31,6 +31,7 @@ func Run(t *testing.T, open Opener) {
 	t.Run("UpsertMatchesMerge", func(t *testing.T) { testUpsertRandom(t, open) })
 	t.Run("DeviceLookup", func(t *testing.T) { testLookup(t, open) })
 	t.Run("Ingest", func(t *testing.T) { testIngest(t, open) })
+	t.Run("Breaches", func(t *testing.T) { testBreaches(t, open) })
 	t.Run("Atomicity", func(t *testing.T) { testAtomicity(t, open) })
 	t.Run("Concurrent", func(t *testing.T) { testConcurrent(t, open) })
 }
@@ -417,4 +418,38 @@ func testConcurrent(t *testing.T, open Opener) {
 	for _, d := range ds {
 		require.Equal(t, at(each-1), d.LastSeen)
 	}
+}
+
+// testBreaches checks that breaches are kept once per ID (a replay never
+// duplicates one), listed by time then ID, and that a bad one fails the
+// whole batch.
+func testBreaches(t *testing.T, open Opener) {
+	s := openStore(t, open)
+	ctx := context.Background()
+	b1 := store.Breach{ID: "b-1", Time: at(20), Model: "M::A", Device: ip("10.0.0.1"), Score: 70, JSON: []byte(`{"id":"b-1"}`)}
+	b2 := store.Breach{ID: "b-2", Time: at(10), Model: "M::B", Device: ip("10.0.0.2"), Score: 40, JSON: []byte(`{"id":"b-2"}`)}
+	require.NoError(t, s.Commit(ctx, store.Batch{Breaches: []store.Breach{b1, b2}}))
+	again := b1
+	again.Score = 99 // a replay: the stored breach stays as it was
+	require.NoError(t, s.Commit(ctx, store.Batch{Breaches: []store.Breach{again, b1}}))
+	got, err := s.ListBreaches(ctx)
+	require.NoError(t, err)
+	require.Len(t, got, 2)
+	require.Equal(t, "b-2", got[0].ID, "by time")
+	require.Equal(t, b1.Time, got[1].Time)
+	require.Equal(t, 70, got[1].Score)
+	require.Equal(t, ip("10.0.0.1"), got[1].Device)
+	require.Equal(t, `{"id":"b-1"}`, string(got[1].JSON))
+
+	err = s.Commit(ctx, store.Batch{
+		Breaches:    []store.Breach{{ID: "b-3", Time: at(30), Model: "M::A"}, {Time: at(31)}},
+		Checkpoints: []store.Checkpoint{{Key: "src", Data: []byte("x")}},
+	})
+	require.ErrorIs(t, err, store.ErrInvalid)
+	got, err = s.ListBreaches(ctx)
+	require.NoError(t, err)
+	require.Len(t, got, 2, "all or nothing")
+	_, ok, err := s.Load(ctx, "src")
+	require.NoError(t, err)
+	require.False(t, ok)
 }
