@@ -3,6 +3,7 @@ package app
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -11,7 +12,9 @@ import (
 	"path/filepath"
 	"time"
 
+	"github.com/vigil-ndr/vigil/internal/breach"
 	"github.com/vigil-ndr/vigil/internal/config"
+	"github.com/vigil-ndr/vigil/internal/detect"
 	"github.com/vigil-ndr/vigil/internal/device"
 	"github.com/vigil-ndr/vigil/internal/event"
 	"github.com/vigil-ndr/vigil/internal/sensor"
@@ -27,9 +30,12 @@ const (
 	DefaultLogEvery = 10 * time.Second
 )
 
-// Serve is the live server. For now it ingests: events from one source go
-// through the pipeline and the resulting device inventory and ingest
-// bookkeeping are committed to the store.
+// Serve is the live server: events from one source go through the
+// pipeline (device inventory, baselines, detection models), and the
+// inventory with threat scores, the breaches and the ingest bookkeeping are
+// committed to the store with the source's checkpoint. Baselines live in
+// memory: after a restart they learn again from the records that follow
+// the checkpoint (breaches already stored stay, and are never duplicated).
 type Serve struct {
 	Iface      string
 	ZeekFollow string
@@ -58,6 +64,9 @@ func (s *Serve) Run(ctx context.Context) error {
 	}
 	if s.LogEvery <= 0 {
 		s.LogEvery = DefaultLogEvery
+	}
+	if _, err := s.Config.DetectModels(); err != nil {
+		return usageErr("%v", err)
 	}
 	log := slog.New(slog.NewTextHandler(s.Stderr, nil))
 	st, err := sqlite.Open(ctx, s.Data, sqlite.Options{})
@@ -93,6 +102,10 @@ type ingest struct {
 	paths        []string
 	store        store.Committer
 	inventory    *device.Inventory
+	engine       *detect.Engine
+	breaches     []breach.Breach // raised since the last commit
+	nBreaches    int
+	last         time.Time // latest event time
 	delta        store.IngestStats
 	total        store.IngestStats // for progress logs
 	log          *slog.Logger
@@ -106,9 +119,21 @@ type ingest struct {
 func newIngest(source, kind string, paths []string, cfg config.Config, st store.Committer, log *slog.Logger, every time.Duration) *ingest {
 	in := &ingest{source: source, kind: kind, paths: paths, store: st, log: log, every: every,
 		inventory: device.NewInventory(cfg.InternalPrefixes()), lastLog: time.Now(), lastCommit: time.Now()}
+	models, _ := cfg.DetectModels() // Run checked them
+	in.engine = detect.NewEngine(detect.Options{
+		Baseline: cfg.Baseline, Internal: in.inventory.Internal, Models: models, Allow: cfg.Allowlist, Scoring: cfg.Scoring,
+		OnBreach: func(b breach.Breach) {
+			in.breaches = append(in.breaches, b)
+			log.Warn("breach", "model", b.Model, "device", b.Device.String(), "score", b.Score,
+				"endpoint", b.Endpoint.Key(), "summary", b.Summary, "id", b.ID)
+		},
+	})
 	in.reset()
 	return in
 }
+
+// end judges what the engine still holds: call it when the source ends.
+func (in *ingest) end() { in.engine.Flush() }
 
 func (in *ingest) reset() {
 	in.delta = store.IngestStats{Source: in.source, Kind: in.kind, Paths: in.paths, Events: map[string]int64{}}
@@ -117,8 +142,12 @@ func (in *ingest) reset() {
 // observe takes one event into the pipeline.
 func (in *ingest) observe(e event.Event) error {
 	in.inventory.Observe(e)
+	in.engine.Observe(e)
 	in.delta.Events[e.Kind().String()]++
 	ts := e.Base().TS
+	if ts.After(in.last) {
+		in.last = ts
+	}
 	if !ts.IsZero() {
 		if in.delta.FirstEvent.IsZero() || ts.Before(in.delta.FirstEvent) {
 			in.delta.FirstEvent = ts
@@ -145,7 +174,15 @@ func (in *ingest) commit(ctx context.Context, records, skipped int64, cp []byte)
 		// switched from IP to MAC once the MAC was learnt would split one
 		// device into two rows.
 		b.Devices = append(b.Devices, store.Device{Key: d.IP.String(), IP: d.IP, MAC: d.MAC, Hostname: d.Hostname,
-			FirstSeen: d.FirstSeen, LastSeen: d.LastSeen, Score: d.Score})
+			FirstSeen: d.FirstSeen, LastSeen: d.LastSeen, Score: in.engine.Threat().Score(d.IP, in.last)})
+	}
+	for _, br := range in.breaches {
+		line, err := json.Marshal(br)
+		if err != nil {
+			return fmt.Errorf("commit %s: breach %s: %w", in.source, br.ID, err)
+		}
+		b.Breaches = append(b.Breaches, store.Breach{ID: br.ID, Time: br.Time, Model: br.Model, Device: br.Device,
+			Score: br.Score, JSON: line})
 	}
 	if cp != nil {
 		b.Checkpoints = []store.Checkpoint{{Key: in.source, Data: cp}}
@@ -158,6 +195,8 @@ func (in *ingest) commit(ctx context.Context, records, skipped int64, cp []byte)
 	}
 	in.total = in.total.Add(in.delta, time.Now())
 	in.records, in.skipped, in.lastCommit = records, skipped, time.Now()
+	in.nBreaches += len(in.breaches)
+	in.breaches = in.breaches[:0]
 	in.reset()
 	if time.Since(in.lastLog) >= in.every {
 		in.logProgress()
@@ -172,7 +211,7 @@ func (in *ingest) logProgress() {
 		events += n
 	}
 	in.log.Info("ingest", "source", in.source, "records", in.total.Records, "events", events,
-		"skipped", in.total.Skipped, "devices", in.inventory.Len(), "last_event", in.total.LastEvent.Format(time.RFC3339))
+		"skipped", in.total.Skipped, "devices", in.inventory.Len(), "breaches", in.nBreaches, "last_event", in.total.LastEvent.Format(time.RFC3339))
 }
 
 // servePCAP ingests capture files, committing every few seconds.
@@ -202,6 +241,7 @@ func (s *Serve) servePCAP(ctx context.Context, st store.Committer, log *slog.Log
 	if err != nil {
 		return err
 	}
+	in.end()
 	if err := flush(); err != nil {
 		return err
 	}

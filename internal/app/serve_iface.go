@@ -99,6 +99,7 @@ func ingestLive(ctx context.Context, tp *afpacket.TPacket, s *Serve, st store.Co
 	if err := eng.Flush(); err != nil {
 		return err
 	}
+	in.end()
 	if err := in.commit(ctx, records, malformed, nil); err != nil {
 		return err
 	}

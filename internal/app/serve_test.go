@@ -168,6 +168,31 @@ func TestServePCAP(t *testing.T) {
 	require.Equal(t, int64(2*7), st.Events["dhcp"])
 	require.Equal(t, 10, devices)
 
-	err := (&Serve{Data: data, Config: config.Default(), Stdout: io.Discard, Stderr: io.Discard}).Run(context.Background())
+	// The breaches are those `vigil analyze` writes for the same capture,
+	// stored once although the capture was served twice.
+	db, err := sqlite.Open(context.Background(), data, sqlite.Options{})
+	require.NoError(t, err)
+	stored, err := db.ListBreaches(context.Background())
+	require.NoError(t, err)
+	devs, err := db.ListDevices(context.Background())
+	require.NoError(t, err)
+	require.NoError(t, db.Close())
+	var lines []string
+	for _, b := range stored {
+		lines = append(lines, string(b.JSON))
+	}
+	golden, err := os.ReadFile(filepath.Join("testdata", "office-breaches.jsonl"))
+	require.NoError(t, err)
+	want := strings.Split(strings.TrimSpace(string(golden)), "\n")
+	require.ElementsMatch(t, want, lines)
+	scored := 0
+	for _, d := range devs {
+		if d.Score > 0 {
+			scored++
+		}
+	}
+	require.Equal(t, 1, scored, "the victim's threat score is stored")
+
+	err = (&Serve{Data: data, Config: config.Default(), Stdout: io.Discard, Stderr: io.Discard}).Run(context.Background())
 	require.ErrorContains(t, err, "exactly one of")
 }
