@@ -89,10 +89,12 @@ func openFile(ctx context.Context, file string, opts Options, ms []migration, ta
 	// since each batch carries its own checkpoint the source simply reads
 	// those records again. A process crash (kill -9) loses nothing: the
 	// WAL write has reached the OS before Commit returns.
+	// busy_timeout comes first: the pragmas run in order, and setting the
+	// journal mode takes a lock that another process's commit may hold.
 	q := url.Values{}
+	q.Add("_pragma", fmt.Sprintf("busy_timeout(%d)", busy.Milliseconds()))
 	q.Add("_pragma", "journal_mode(WAL)")
 	q.Add("_pragma", "synchronous(NORMAL)")
-	q.Add("_pragma", fmt.Sprintf("busy_timeout(%d)", busy.Milliseconds()))
 	q.Add("_pragma", "foreign_keys(ON)")
 	// IMMEDIATE takes the write lock at BEGIN, so a write transaction
 	// never fails half-way with SQLITE_BUSY when it upgrades its lock.
