@@ -62,6 +62,11 @@ func TestServeIfaceCapturesLive(t *testing.T) {
 	// to be ready; what was sent before it is simply not seen).
 	sent := 0
 	waitFor(t, func() bool {
+		select {
+		case err := <-done:
+			t.Fatalf("the server stopped early: %v", err)
+		default:
+		}
 		sent++
 		resp, err := (&http.Client{Transport: &http.Transport{DisableKeepAlives: true}}).Get("http://127.0.0.1:8080/probe")
 		require.NoError(t, err)
