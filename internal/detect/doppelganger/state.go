@@ -14,10 +14,19 @@ import (
 type popular struct {
 	max     int
 	last    map[string]int64 // domain -> last time it was seen popular (unix)
-	targets *targetSet       // rebuilt lazily after a change
-	gen     uint64           // counts changes, so cached judgements know they are stale
+	targets *targetSet       // rebuilt lazily after a change, at most hourly
+	gen     uint64           // counts rebuilds, so cached judgements know they are stale
 	lim     limits
+	dirty   bool  // the set changed since targets were built
+	now     int64 // latest event time seen (unix)
+	builtAt int64
 }
+
+// rebuildEvery bounds how often the comparison targets are rebuilt (in
+// event time) while the popular set churns: a domain that became popular
+// in the last hour may wait that long to become a target, and cached
+// judgements stay valid meanwhile.
+const rebuildEvery = 3600
 
 func newPopular(max int, lim limits) *popular {
 	return &popular{max: max, last: make(map[string]int64), lim: lim}
@@ -28,6 +37,7 @@ func (p *popular) has(d string) bool { _, ok := p.last[d]; return ok }
 // touch records that d is popular now, evicting the domain seen popular
 // least recently when the set is full.
 func (p *popular) touch(d string, now int64) {
+	p.now = max(p.now, now)
 	if _, ok := p.last[d]; ok {
 		p.last[d] = now
 		return
@@ -47,6 +57,7 @@ func (p *popular) touch(d string, now int64) {
 
 // expire forgets domains not seen popular since before.
 func (p *popular) expire(before int64) {
+	p.now = max(p.now, before)
 	for k, t := range p.last {
 		if t < before {
 			delete(p.last, k)
@@ -55,13 +66,14 @@ func (p *popular) expire(before int64) {
 	}
 }
 
-func (p *popular) changed() { p.targets, p.gen = nil, p.gen+1 }
+func (p *popular) changed() { p.dirty = true }
 
 // set returns the popular domains' labels as comparison targets.
 func (p *popular) set() *targetSet {
-	if p.targets != nil {
+	if p.targets != nil && (!p.dirty || p.now-p.builtAt < rebuildEvery) {
 		return p.targets
 	}
+	p.dirty, p.builtAt, p.gen = false, p.now, p.gen+1
 	ds := make([]string, 0, len(p.last))
 	for d := range p.last {
 		ds = append(ds, d)
