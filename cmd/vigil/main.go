@@ -125,11 +125,18 @@ Writes devices.jsonl, breaches.jsonl, incidents.jsonl, actions.jsonl and
 ai.jsonl to --out (each sorted, one JSON object per line, empty when there is
 nothing to report), then prints a summary.
 
+Baselines (each device's pattern of life and every endpoint's prevalence)
+are learned from the input; --save-baseline keeps them and --baseline starts
+from them, so that a short capture is judged against weeks learned before,
+or a day's logs continue the days before them.
+
 Bad records (a truncated packet, a malformed log line) are reported with the
 file and record number and skipped; --strict makes the first one fatal. A
 file that is not a capture or log at all stops the run with exit status 2.`,
 		Example: `  vigil analyze --pcap examples/office.pcap --out out
-  vigil analyze --zeek /var/log/zeek/2026-11-26 --internal 10.0.0.0/8 --out out`,
+  vigil analyze --zeek /var/log/zeek/2026-11-26 --internal 10.0.0.0/8 --out out
+  vigil analyze --zeek logs/day1 --save-baseline base.gz --out out1
+  vigil analyze --zeek logs/day2 --baseline base.gz --save-baseline base.gz --out out2`,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			cfg, err := loadConfig(configPath, internal)
 			if err != nil {
@@ -149,6 +156,8 @@ file that is not a capture or log at all stops the run with exit status 2.`,
 	f.StringVar(&configPath, "config", "", "configuration file (YAML)")
 	f.StringVar(&internal, "internal", "", "internal address ranges, comma-separated (default RFC 1918, RFC 4193, link-local, loopback)")
 	f.BoolVar(&a.Strict, "strict", false, "fail on the first bad record instead of skipping it")
+	f.StringVar(&a.Baseline, "baseline", "", "continue from the baselines an earlier run saved (pattern of life and prevalence)")
+	f.StringVar(&a.SaveBaseline, "save-baseline", "", "save the baselines at the end, for a later --baseline")
 	return cmd
 }
 

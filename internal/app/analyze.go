@@ -3,14 +3,17 @@
 package app
 
 import (
+	"bufio"
 	"context"
 	"errors"
 	"fmt"
 	"io"
+	"net/netip"
 	"os"
 	"path/filepath"
 	"time"
 
+	"github.com/vigil-ndr/vigil/internal/baseline"
 	"github.com/vigil-ndr/vigil/internal/breach"
 	"github.com/vigil-ndr/vigil/internal/config"
 	"github.com/vigil-ndr/vigil/internal/detect"
@@ -29,6 +32,10 @@ type Analyze struct {
 	Config config.Config
 	// Strict turns the first skipped record into a failure.
 	Strict bool
+	// Baseline, when set, is a baseline file from an earlier run to
+	// continue learning from; SaveBaseline is where to write the
+	// baselines at the end.
+	Baseline, SaveBaseline string
 	// Stdout gets the summary; Stderr gets problems and progress.
 	Stdout, Stderr io.Writer
 }
@@ -53,9 +60,9 @@ func (a *Analyze) Run(ctx context.Context) error {
 	var prog sensor.Progress
 	prog.BytesTotal.Store(total)
 	opt, problems := reportProblems(a.Stderr, a.Strict, &prog)
-	pipe, err := newPipeline(a.Config)
+	pipe, err := newPipeline(a.Config, a.Baseline)
 	if err != nil {
-		return usageErr("%v", err)
+		return err
 	}
 	started := time.Now()
 	stopProgress := startProgress(a.Stderr, &prog)
@@ -76,6 +83,11 @@ func (a *Analyze) Run(ctx context.Context) error {
 	breaches := pipe.engine.Breaches()
 	if err := a.writeOutputs(devices, breaches); err != nil {
 		return classify(err)
+	}
+	if a.SaveBaseline != "" {
+		if err := saveBaseline(a.SaveBaseline, pipe.engine.Baselines()); err != nil {
+			return classify(err)
+		}
 	}
 	s := summary{
 		inputs: inputs, pcap: len(a.PCAPs) > 0, bytes: prog.BytesRead.Load(), records: prog.Records.Load(),
@@ -140,19 +152,68 @@ type pipeline struct {
 	first, last time.Time
 }
 
-func newPipeline(cfg config.Config) (*pipeline, error) {
+// newPipeline builds the stages; baselineFile, when set, holds baselines
+// from an earlier run to continue from.
+func newPipeline(cfg config.Config, baselineFile string) (*pipeline, error) {
 	models, err := cfg.DetectModels()
 	if err != nil {
-		return nil, err
+		return nil, usageErr("%v", err)
 	}
 	inv := device.NewInventory(cfg.InternalPrefixes())
+	var base *baseline.Baselines
+	if baselineFile != "" {
+		if base, err = loadBaseline(baselineFile, cfg, inv.Internal); err != nil {
+			return nil, err
+		}
+	}
 	return &pipeline{
 		inventory: inv,
 		engine: detect.NewEngine(detect.Options{
 			Baseline: cfg.Baseline, Internal: inv.Internal, Models: models,
-			Allow: cfg.Allowlist, Scoring: cfg.Scoring,
+			Allow: cfg.Allowlist, Scoring: cfg.Scoring, Baselines: base,
 		}),
 	}, nil
+}
+
+// loadBaseline reads a baseline file written by --save-baseline. A file
+// that is not one stops the run with exit status 2.
+func loadBaseline(path string, cfg config.Config, internal func(netip.Addr) bool) (*baseline.Baselines, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, usageErr("--baseline: %v", err)
+	}
+	defer f.Close()
+	b, err := baseline.Load(bufio.NewReader(f), cfg.Baseline, internal)
+	if err != nil {
+		return nil, usageErr("--baseline %s: %v", path, err)
+	}
+	return b, nil
+}
+
+// saveBaseline writes the baselines atomically.
+func saveBaseline(path string, b *baseline.Baselines) error {
+	dir := filepath.Dir(path)
+	tmp, err := os.CreateTemp(dir, "."+filepath.Base(path)+".*")
+	if err != nil {
+		return fmt.Errorf("save baseline: %w", err)
+	}
+	defer os.Remove(tmp.Name()) // no-op after the rename
+	w := bufio.NewWriter(tmp)
+	if err := b.Save(w); err != nil {
+		tmp.Close()
+		return fmt.Errorf("save baseline %s: %w", path, err)
+	}
+	if err := w.Flush(); err != nil {
+		tmp.Close()
+		return fmt.Errorf("save baseline %s: %w", path, err)
+	}
+	if err := tmp.Close(); err != nil {
+		return fmt.Errorf("save baseline %s: %w", path, err)
+	}
+	if err := os.Rename(tmp.Name(), path); err != nil {
+		return fmt.Errorf("save baseline %s: %w", path, err)
+	}
+	return nil
 }
 
 // devices returns the inventory with each device's threat score at the

@@ -47,7 +47,7 @@ func BenchmarkDetect(b *testing.B) {
 	b.ReportAllocs()
 	b.ResetTimer()
 	for range b.N {
-		p, err := newPipeline(config.Default())
+		p, err := newPipeline(config.Default(), "")
 		require.NoError(b, err)
 		for _, e := range evs {
 			p.engine.Observe(e)

@@ -10,12 +10,16 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/require"
 
 	"github.com/vigil-ndr/vigil/internal/breach"
 	"github.com/vigil-ndr/vigil/internal/config"
 	"github.com/vigil-ndr/vigil/internal/detect"
+	"github.com/vigil-ndr/vigil/internal/event"
+	"github.com/vigil-ndr/vigil/internal/sensor"
+	"github.com/vigil-ndr/vigil/internal/sensor/zeek"
 	"github.com/vigil-ndr/vigil/internal/testkit"
 )
 
@@ -117,4 +121,58 @@ func TestLabDetections(t *testing.T) {
 		return out
 	}
 	require.Equal(t, key(bs), key(readBreaches(t, zout)), "breaches from Zeek logs differ from the capture's")
+}
+
+// TestLabBaselineCarriesOver splits the lab capture at the end of its
+// learning period, as two days of Zeek logs would be: the first part's
+// baselines are saved, and the attack phase analysed on its own starts
+// from them. It raises what the whole capture raises, where the attack
+// phase alone (no baseline) cannot judge what is new to a device.
+func TestLabBaselineCarriesOver(t *testing.T) {
+	pcap := testkit.SharedData(t, "lab", "dev-intrusion.pcap")
+	cut := time.Date(2027, 1, 13, 14, 0, 0, 0, time.UTC) // end of the learning period (lab/README.md)
+	dir := t.TempDir()
+	learn, attack := filepath.Join(dir, "learn"), filepath.Join(dir, "attack")
+	wl, err := zeek.NewWriter(learn)
+	require.NoError(t, err)
+	wa, err := zeek.NewWriter(attack)
+	require.NoError(t, err)
+	err = readPCAP(context.Background(), []string{pcap}, config.Default(), sensor.Options{}, func(e event.Event) error {
+		if e.Base().TS.Before(cut) {
+			return wl.Write(e)
+		}
+		return wa.Write(e)
+	})
+	require.NoError(t, err)
+	require.NoError(t, wl.Close())
+	require.NoError(t, wa.Close())
+
+	base := filepath.Join(dir, "baseline.gz")
+	_, _, err = analyze(t, Analyze{Zeek: []string{learn}, Out: t.TempDir(), SaveBaseline: base})
+	require.NoError(t, err)
+	with, without := t.TempDir(), t.TempDir()
+	_, _, err = analyze(t, Analyze{Zeek: []string{attack}, Out: with, Baseline: base})
+	require.NoError(t, err)
+	_, _, err = analyze(t, Analyze{Zeek: []string{attack}, Out: without})
+	require.NoError(t, err)
+
+	has := func(bs []breach.Breach, x labExpect) bool {
+		for _, b := range bs {
+			if b.Model == detect.MustFind(x.model).Name && b.Device.String() == x.device &&
+				(b.Endpoint.IP.String() == x.endpoint || b.Endpoint.Hostname == x.endpoint) {
+				return true
+			}
+		}
+		return false
+	}
+	bs, alone := readBreaches(t, with), readBreaches(t, without)
+	for _, x := range labExpected {
+		require.True(t, has(bs, x), "with the saved baseline: %s (%s)", x.truth, x.model)
+		t.Logf("%-40s %-22s with baseline: yes, attack phase alone: %v", x.truth, x.model, has(alone, x))
+	}
+	for _, b := range bs {
+		if !labVictims[b.Device.String()] {
+			require.LessOrEqual(t, b.Score, 50, "benign device: %s %s %s", b.Device, b.Model, b.Summary)
+		}
+	}
 }

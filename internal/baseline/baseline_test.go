@@ -1,7 +1,10 @@
 package baseline
 
 import (
+	"bytes"
+	"compress/gzip"
 	"fmt"
+	"io"
 	"net/netip"
 	"runtime"
 	"testing"
@@ -211,4 +214,76 @@ func TestMemory(t *testing.T) {
 	runtime.ReadMemStats(&after)
 	t.Logf("profile: %.1f KiB per busy device", float64(after.HeapAlloc-before.HeapAlloc)/busy/1024)
 	runtime.KeepAlive(bs)
+}
+
+// TestSaveLoad checks that saved baselines load to the same state: the
+// same answers to every query, and the same bytes when saved again.
+func TestSaveLoad(t *testing.T) {
+	b := New(DefaultSettings(), internal)
+	popular := netip.MustParseAddr("192.0.2.10")
+	for i := range 40 { // popular: in sketch mode
+		contact(b, dev(i), t0.Add(time.Duration(i)*time.Minute), popular, "cdn.example.com")
+	}
+	rare := netip.MustParseAddr("198.51.100.7")
+	contact(b, dev(3), t0.Add(2*time.Hour), rare, "rare.example.net")
+	b.DHCP("aa:bb:cc:00:00:09", dev(3), t0)
+	c := &Contact{TS: t0.Add(3 * time.Hour), Device: b.Device(dev(3), t0), IP: rare, Port: 8080, Proto: 1, External: true,
+		Host: "rare.example.net", Domain: "example.net", UserAgent: "curl/8.7.1", JA4: "t13d_x", Established: true}
+	b.Learn(c)
+
+	var first bytes.Buffer
+	require.NoError(t, b.Save(&first))
+	l, err := Load(bytes.NewReader(first.Bytes()), DefaultSettings(), internal)
+	require.NoError(t, err)
+	var second bytes.Buffer
+	require.NoError(t, l.Save(&second))
+	require.Equal(t, first.Bytes(), second.Bytes(), "save, load, save: the same bytes")
+
+	p, q := b.Lookup(dev(3)), l.Lookup(dev(3))
+	require.Equal(t, p.Key, q.Key)
+	require.Equal(t, b.Net.IP(popular, p.ID), l.Net.IP(popular, q.ID))
+	require.Equal(t, b.Net.IP(rare, p.ID), l.Net.IP(rare, q.ID))
+	require.Equal(t, b.Net.Name(KindHost, "rare.example.net", 7), l.Net.Name(KindHost, "rare.example.net", 7))
+	require.Equal(t, b.Net.Population(), l.Net.Population())
+	_, ok := q.UserAgents.Has("curl/8.7.1")
+	require.True(t, ok)
+	require.True(t, q.HasIP(rare))
+	require.Equal(t, p.Up.GetCount(), q.Up.GetCount())
+	require.Equal(t, p.Hours, q.Hours)
+
+	_, err = Load(bytes.NewReader([]byte("not a baseline")), DefaultSettings(), internal)
+	require.ErrorIs(t, err, ErrBadSnapshot)
+}
+
+// FuzzLoad feeds damaged baseline documents to Load (the fuzzer edits the
+// JSON; the harness compresses it as Save does): an error, never a panic.
+func FuzzLoad(f *testing.F) {
+	b := New(DefaultSettings(), internal)
+	for i := range 20 {
+		contact(b, dev(i), t0.Add(time.Duration(i)*time.Second), netip.MustParseAddr("192.0.2.1"), "a.example.com")
+	}
+	var good bytes.Buffer
+	require.NoError(f, b.Save(&good))
+	zr, err := gzip.NewReader(&good)
+	require.NoError(f, err)
+	doc, err := io.ReadAll(zr)
+	require.NoError(f, err)
+	f.Add(doc)
+	f.Add([]byte(`{"format":"vigil-baseline","version":1,"by_ip":{"10.0.0.1":7}}`))
+	f.Fuzz(func(t *testing.T, doc []byte) {
+		var z bytes.Buffer
+		zw := gzip.NewWriter(&z)
+		_, _ = zw.Write(doc)
+		_ = zw.Close()
+		l, err := Load(&z, DefaultSettings(), internal)
+		if err != nil {
+			return
+		}
+		for _, p := range l.Profiles() {
+			l.Net.IP(netip.MustParseAddr("192.0.2.1"), p.ID)
+			contact(l, dev(1), t0.Add(time.Hour), netip.MustParseAddr("192.0.2.1"), "a.example.com")
+		}
+		var again bytes.Buffer
+		require.NoError(t, l.Save(&again))
+	})
 }

@@ -24,6 +24,9 @@ type Options struct {
 	Scoring Scoring
 	// OnBreach, when set, gets each breach as it is raised (live use).
 	OnBreach func(breach.Breach)
+	// Baselines, when set, are baselines learned earlier (baseline.Load)
+	// to continue from; otherwise the engine starts empty.
+	Baselines *baseline.Baselines
 }
 
 // Configured is a model with its settings applied.
@@ -75,7 +78,7 @@ type resolveKey struct {
 func NewEngine(opt Options) *Engine {
 	e := &Engine{
 		opt:      opt,
-		base:     baseline.New(opt.Baseline, opt.Internal),
+		base:     opt.Baselines,
 		models:   opt.Models,
 		uidHost:  NewCache[string, string](1 << 16),
 		resolved: NewCache[resolveKey, string](1 << 18),
@@ -84,6 +87,9 @@ func NewEngine(opt Options) *Engine {
 
 		pendingUID: make(map[string]int),
 		domains:    domain.NewCache(1 << 16),
+	}
+	if e.base == nil {
+		e.base = baseline.New(opt.Baseline, opt.Internal)
 	}
 	for i, m := range opt.Models {
 		for _, k := range m.Info.Reads {
