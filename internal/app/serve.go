@@ -12,6 +12,7 @@ import (
 	"path/filepath"
 	"time"
 
+	"github.com/vigil-ndr/vigil/internal/baseline"
 	"github.com/vigil-ndr/vigil/internal/breach"
 	"github.com/vigil-ndr/vigil/internal/config"
 	"github.com/vigil-ndr/vigil/internal/detect"
@@ -33,9 +34,9 @@ const (
 // Serve is the live server: events from one source go through the
 // pipeline (device inventory, baselines, detection models), and the
 // inventory with threat scores, the breaches and the ingest bookkeeping are
-// committed to the store with the source's checkpoint. Baselines live in
-// memory: after a restart they learn again from the records that follow
-// the checkpoint (breaches already stored stay, and are never duplicated).
+// committed to the store with the source's checkpoint. The baselines are
+// stored with a commit now and then (baselineEvery) and restored at start;
+// breaches are never duplicated (their IDs are derived from content).
 type Serve struct {
 	Iface      string
 	ZeekFollow string
@@ -100,8 +101,9 @@ func (s *Serve) Run(ctx context.Context) error {
 type ingest struct {
 	source, kind string
 	paths        []string
-	store        store.Committer
+	store        ingestStore
 	inventory    *device.Inventory
+	lastBaseline time.Time
 	engine       *detect.Engine
 	breaches     []breach.Breach // raised since the last commit
 	nBreaches    int
@@ -116,12 +118,40 @@ type ingest struct {
 	lastCommit       time.Time
 }
 
-func newIngest(source, kind string, paths []string, cfg config.Config, st store.Committer, log *slog.Logger, every time.Duration) *ingest {
+// ingestStore is what the server's ingest needs from the store: atomic
+// commits, and checkpoints to restore its baselines from.
+type ingestStore interface {
+	store.Committer
+	store.Checkpoints
+}
+
+// baselineEvery is how often (wall time) the server stores its baselines
+// with a commit; they are also stored when a finite source ends.
+const baselineEvery = 5 * time.Minute
+
+// baselineKey is the checkpoint key under which a source's baselines are
+// stored.
+func baselineKey(source string) string { return "baseline:" + source }
+
+func newIngest(ctx context.Context, source, kind string, paths []string, cfg config.Config, st ingestStore, log *slog.Logger, every time.Duration) (*ingest, error) {
 	in := &ingest{source: source, kind: kind, paths: paths, store: st, log: log, every: every,
-		inventory: device.NewInventory(cfg.InternalPrefixes()), lastLog: time.Now(), lastCommit: time.Now()}
+		inventory: device.NewInventory(cfg.InternalPrefixes()), lastLog: time.Now(), lastCommit: time.Now(), lastBaseline: time.Now()}
 	models, _ := cfg.DetectModels() // Run checked them
+	// Baselines stored by an earlier run of this source continue.
+	var base *baseline.Baselines
+	if snap, ok, err := st.Load(ctx, baselineKey(source)); err != nil {
+		return nil, err
+	} else if ok {
+		if base, err = baseline.Load(bytes.NewReader(snap), cfg.Baseline, in.inventory.Internal); err != nil {
+			log.Warn("stored baselines unreadable; learning afresh", "source", source, "err", err)
+			base = nil
+		} else {
+			log.Info("baselines restored", "source", source, "devices", len(base.Profiles()))
+		}
+	}
 	in.engine = detect.NewEngine(detect.Options{
 		Baseline: cfg.Baseline, Internal: in.inventory.Internal, Models: models, Allow: cfg.Allowlist, Scoring: cfg.Scoring,
+		Baselines: base,
 		OnBreach: func(b breach.Breach) {
 			in.breaches = append(in.breaches, b)
 			log.Warn("breach", "model", b.Model, "device", b.Device.String(), "score", b.Score,
@@ -129,11 +159,15 @@ func newIngest(source, kind string, paths []string, cfg config.Config, st store.
 		},
 	})
 	in.reset()
-	return in
+	return in, nil
 }
 
-// end judges what the engine still holds: call it when the source ends.
-func (in *ingest) end() { in.engine.Flush() }
+// end judges what the engine still holds and has the next commit store
+// the baselines: call it when the source ends.
+func (in *ingest) end() {
+	in.engine.Flush()
+	in.lastBaseline = time.Time{}
+}
 
 func (in *ingest) reset() {
 	in.delta = store.IngestStats{Source: in.source, Kind: in.kind, Paths: in.paths, Events: map[string]int64{}}
@@ -187,6 +221,18 @@ func (in *ingest) commit(ctx context.Context, records, skipped int64, cp []byte)
 	if cp != nil {
 		b.Checkpoints = []store.Checkpoint{{Key: in.source, Data: cp}}
 	}
+	// The baselines go with this batch's checkpoint now and then: after a
+	// crash, learning resumes from them, and what was learned from the
+	// records between that commit and the crash is learned no more (the
+	// breaches raised from them are stored).
+	if time.Since(in.lastBaseline) >= baselineEvery {
+		var snap bytes.Buffer
+		if err := in.engine.Baselines().Save(&snap); err != nil {
+			return fmt.Errorf("commit %s: %w", in.source, err)
+		}
+		b.Checkpoints = append(b.Checkpoints, store.Checkpoint{Key: baselineKey(in.source), Data: snap.Bytes()})
+		in.lastBaseline = time.Now()
+	}
 	// The commit must not be abandoned half-way because the server is
 	// stopping: it is one short transaction, and abandoning it would only
 	// make the next start repeat work.
@@ -215,7 +261,7 @@ func (in *ingest) logProgress() {
 }
 
 // servePCAP ingests capture files, committing every few seconds.
-func (s *Serve) servePCAP(ctx context.Context, st store.Committer, log *slog.Logger) error {
+func (s *Serve) servePCAP(ctx context.Context, st ingestStore, log *slog.Logger) error {
 	abs := make([]string, len(s.PCAPs))
 	for i, p := range s.PCAPs {
 		a, err := filepath.Abs(p)
@@ -224,14 +270,17 @@ func (s *Serve) servePCAP(ctx context.Context, st store.Committer, log *slog.Log
 		}
 		abs[i] = a
 	}
-	in := newIngest("pcap:"+abs[0], "pcap", abs, s.Config, st, log, s.LogEvery)
+	in, err := newIngest(ctx, "pcap:"+abs[0], "pcap", abs, s.Config, st, log, s.LogEvery)
+	if err != nil {
+		return err
+	}
 	var prog sensor.Progress
 	opt := sensor.Options{Progress: &prog, OnProblem: func(p sensor.Problem) error {
 		log.Warn("skipped", "problem", p.Error())
 		return nil
 	}}
 	flush := func() error { return in.commit(ctx, prog.Records.Load(), prog.Skipped.Load(), nil) }
-	err := readPCAP(ctx, s.PCAPs, s.Config, opt, func(e event.Event) error {
+	err = readPCAP(ctx, s.PCAPs, s.Config, opt, func(e event.Event) error {
 		in.observe(e)
 		if in.due(s.Poll) {
 			return flush()
@@ -271,7 +320,10 @@ func (s *Serve) serveZeek(ctx context.Context, st store.Store, log *slog.Logger)
 		return err
 	}
 	log.Info("following", "dir", abs, "checkpoint", f.Key())
-	in := newIngest(f.Key(), "zeek", []string{abs}, s.Config, st, log, s.LogEvery)
+	in, err := newIngest(ctx, f.Key(), "zeek", []string{abs}, s.Config, st, log, s.LogEvery)
+	if err != nil {
+		return err
+	}
 	var lastCP []byte
 	for {
 		b, err := f.Poll(ctx)

@@ -15,12 +15,11 @@ import (
 
 	"github.com/vigil-ndr/vigil/internal/event"
 	"github.com/vigil-ndr/vigil/internal/sensor/pcap"
-	"github.com/vigil-ndr/vigil/internal/store"
 )
 
 // serveIface captures from a network interface with AF_PACKET (TPACKET_V3,
 // no libpcap). It needs root or CAP_NET_RAW.
-func (s *Serve) serveIface(ctx context.Context, st store.Committer, log *slog.Logger) error {
+func (s *Serve) serveIface(ctx context.Context, st ingestStore, log *slog.Logger) error {
 	tp, err := afpacket.NewTPacket(
 		afpacket.OptInterface(s.Iface),
 		afpacket.OptFrameSize(1<<16),
@@ -63,8 +62,11 @@ func mustAssemble(insns ...bpf.Instruction) []bpf.RawInstruction {
 
 // ingestLive runs the flow engine over live packets until ctx ends,
 // committing to the store every Poll and expiring flows as time passes.
-func ingestLive(ctx context.Context, tp *afpacket.TPacket, s *Serve, st store.Committer, log *slog.Logger) error {
-	in := newIngest("iface:"+s.Iface, "iface", []string{s.Iface}, s.Config, st, log, s.LogEvery)
+func ingestLive(ctx context.Context, tp *afpacket.TPacket, s *Serve, st ingestStore, log *slog.Logger) error {
+	in, err := newIngest(ctx, "iface:"+s.Iface, "iface", []string{s.Iface}, s.Config, st, log, s.LogEvery)
+	if err != nil {
+		return err
+	}
 	var records, malformed int64
 	eng := pcap.NewEngine(CaptureConfig(s.Config), func(e event.Event) error { return in.observe(e) })
 	var lastExpire time.Time

@@ -5,6 +5,7 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"net/netip"
 	"os"
 	"os/exec"
 	"os/signal"
@@ -16,7 +17,9 @@ import (
 
 	"github.com/stretchr/testify/require"
 
+	"github.com/vigil-ndr/vigil/internal/baseline"
 	"github.com/vigil-ndr/vigil/internal/config"
+	"github.com/vigil-ndr/vigil/internal/device"
 	"github.com/vigil-ndr/vigil/internal/store"
 	"github.com/vigil-ndr/vigil/internal/store/sqlite"
 )
@@ -158,10 +161,13 @@ func waitFor(t *testing.T, cond func() bool) {
 // device rows merge (no duplicates) and the counters add up.
 func TestServePCAP(t *testing.T) {
 	data := t.TempDir()
-	for range 2 {
-		s := Serve{PCAPs: []string{example}, Data: data, Config: config.Default(), Stdout: io.Discard, Stderr: io.Discard}
+	var logs [2]bytes.Buffer
+	for i := range 2 {
+		s := Serve{PCAPs: []string{example}, Data: data, Config: config.Default(), Stdout: io.Discard, Stderr: &logs[i]}
 		require.NoError(t, s.Run(context.Background()))
 	}
+	require.NotContains(t, logs[0].String(), "baselines restored")
+	require.Contains(t, logs[1].String(), "baselines restored", "the second run continues the first one's baselines")
 	st, devices := ingestRecords(t, data)
 	require.Equal(t, "pcap", st.Kind)
 	require.Equal(t, int64(2*3542), st.Records)
@@ -174,6 +180,15 @@ func TestServePCAP(t *testing.T) {
 	require.NoError(t, err)
 	stored, err := db.ListBreaches(context.Background())
 	require.NoError(t, err)
+	abs, err := filepath.Abs(example)
+	require.NoError(t, err)
+	snap, ok, err := db.Load(context.Background(), baselineKey("pcap:"+abs))
+	require.NoError(t, err)
+	require.True(t, ok, "the baselines are stored when the source ends")
+	cfg := config.Default()
+	base, err := baseline.Load(bytes.NewReader(snap), cfg.Baseline, device.NewInventory(cfg.InternalPrefixes()).Internal)
+	require.NoError(t, err)
+	require.NotNil(t, base.Lookup(netip.MustParseAddr("10.20.0.103")), "the victim's pattern of life")
 	devs, err := db.ListDevices(context.Background())
 	require.NoError(t, err)
 	require.NoError(t, db.Close())

@@ -16,7 +16,7 @@ import (
 	"sync"
 	"time"
 
-	_ "modernc.org/sqlite" // registers the "sqlite" database/sql driver
+	msqlite "modernc.org/sqlite" // registers the "sqlite" database/sql driver
 
 	"github.com/vigil-ndr/vigil/internal/store"
 )
@@ -115,11 +115,20 @@ func openFile(ctx context.Context, file string, opts Options, ms []migration, ta
 		now = time.Now
 	}
 	s := &Store{db: db, file: file, now: now}
-	if err := s.init(ctx, ms, target); err != nil {
-		db.Close()
-		return nil, err
+	// Two processes opening a new file at once can meet while one switches
+	// it to WAL; SQLite then answers SQLITE_BUSY at once rather than wait
+	// (its deadlock avoidance), so opening retries for up to busy.
+	for deadline := time.Now().Add(busy); ; {
+		err := s.init(ctx, ms, target)
+		if err == nil {
+			return s, nil
+		}
+		if !isBusy(err) || time.Now().After(deadline) || ctx.Err() != nil {
+			db.Close()
+			return nil, err
+		}
+		time.Sleep(20 * time.Millisecond)
 	}
-	return s, nil
 }
 
 func (s *Store) init(ctx context.Context, ms []migration, target int) error {
@@ -507,6 +516,16 @@ func (s *Store) Close() error {
 }
 
 // nanos returns t as nanoseconds since 1970, or NULL for the zero time.
+// isBusy reports whether err is SQLite's "database is locked".
+func isBusy(err error) bool {
+	const sqliteBusy = 5 // SQLITE_BUSY; extended codes keep it in the low byte
+	var se *msqlite.Error
+	if errors.As(err, &se) {
+		return se.Code()&0xff == sqliteBusy
+	}
+	return false
+}
+
 func nanos(t time.Time) sql.NullInt64 {
 	if t.IsZero() {
 		return sql.NullInt64{}

@@ -271,3 +271,26 @@ func TestCheck(t *testing.T) {
 }
 
 func fixed(t time.Time) func() time.Time { return func() time.Time { return t } }
+
+// TestConcurrentOpenOfNewFile opens one new database from several
+// connections at once (a server starting while a reader polls it): each
+// open succeeds, although SQLite answers SQLITE_BUSY at once to all but
+// one of them while the first switches the file to WAL.
+func TestConcurrentOpenOfNewFile(t *testing.T) {
+	for range 10 {
+		dir := t.TempDir()
+		errs := make(chan error, 6)
+		for range cap(errs) {
+			go func() {
+				s, err := Open(context.Background(), dir, Options{})
+				if err == nil {
+					err = s.Close()
+				}
+				errs <- err
+			}()
+		}
+		for range cap(errs) {
+			require.NoError(t, <-errs)
+		}
+	}
+}
