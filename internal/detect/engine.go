@@ -63,9 +63,12 @@ type Engine struct {
 	ctx      Context
 	contact  baseline.Contact
 	// pending holds connection summaries waiting for their handshake, in
-	// arrival order (nil where one was released early).
+	// arrival order (nil where one was released early); pendBase is the
+	// sequence number of pending[0], and pendingUID maps a uid to its
+	// connection's sequence number.
 	pending    []*event.Conn
-	pendingUID map[string]int
+	pendBase   uint64
+	pendingUID map[string]uint64
 	domains    *domain.Cache
 }
 
@@ -85,7 +88,7 @@ func NewEngine(opt Options) *Engine {
 		last:     make(map[suppressKey]fired),
 		threat:   NewThreat(opt.Scoring),
 
-		pendingUID: make(map[string]int),
+		pendingUID: make(map[string]uint64),
 		domains:    domain.NewCache(1 << 16),
 	}
 	if e.base == nil {
@@ -139,8 +142,8 @@ func (e *Engine) Observe(ev event.Event) {
 			if len(e.pending) >= maxPending {
 				e.release(e.pending[0].TS.Add(time.Nanosecond))
 			}
+			e.pendingUID[c.UID] = e.pendBase + uint64(len(e.pending))
 			e.pending = append(e.pending, c)
-			e.pendingUID[c.UID]++
 			return
 		}
 	}
@@ -163,48 +166,47 @@ func waitsForName(c *event.Conn) bool {
 // release judges held connections that started before cut (all of them
 // when cut is zero), oldest first.
 func (e *Engine) release(cut time.Time) {
-	n := 0
-	for _, c := range e.pending {
-		if c == nil {
-			n++
-			continue
-		}
-		if !cut.IsZero() && !c.TS.Before(cut) {
+	for len(e.pending) > 0 {
+		c := e.pending[0]
+		if c != nil && !cut.IsZero() && !c.TS.Before(cut) {
 			break
 		}
-		e.unpend(c.UID)
-		e.observe(c)
-		n++
-	}
-	e.pending = e.pending[n:]
-	if len(e.pending) == 0 {
-		e.pending = nil // let the backing array go
+		e.popFront()
+		if c != nil {
+			e.observe(c)
+		}
 	}
 }
 
-func (e *Engine) unpend(uid string) {
-	if e.pendingUID[uid]--; e.pendingUID[uid] <= 0 {
-		delete(e.pendingUID, uid)
+// popFront drops the oldest held connection (and its uid's entry, unless
+// a later connection reused the uid).
+func (e *Engine) popFront() {
+	if c := e.pending[0]; c != nil && e.pendingUID[c.UID] == e.pendBase {
+		delete(e.pendingUID, c.UID)
+	}
+	e.pending[0] = nil
+	e.pending = e.pending[1:]
+	e.pendBase++
+	if len(e.pending) == 0 {
+		e.pending = nil // let the backing array go
 	}
 }
 
 // releaseUID judges the held connection with this uid, now that its host
 // is known.
 func (e *Engine) releaseUID(uid string) {
-	if e.pendingUID[uid] == 0 {
+	seq, ok := e.pendingUID[uid]
+	if !ok {
 		return
 	}
-	for i, c := range e.pending {
-		if c != nil && c.UID == uid {
-			e.pending[i] = nil
-			for len(e.pending) > 0 && e.pending[0] == nil {
-				e.pending = e.pending[1:]
-			}
-			e.unpend(uid)
-			e.observe(c)
-			return
-		}
+	delete(e.pendingUID, uid)
+	i := seq - e.pendBase
+	c := e.pending[i]
+	e.pending[i] = nil
+	for len(e.pending) > 0 && e.pending[0] == nil {
+		e.popFront()
 	}
+	e.observe(c)
 }
 
 func (e *Engine) observe(ev event.Event) {
