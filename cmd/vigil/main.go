@@ -42,6 +42,7 @@ captures, live interfaces, Zeek logs) and reports what departs from it.`,
 		SilenceErrors: true,
 	}
 	cmd.AddCommand(analyzeCmd(), convertCmd(), serveCmd(), simulateCmd(), modelsCmd())
+	cmd.AddCommand(dgaCmd())
 	return cmd
 }
 
@@ -271,5 +272,45 @@ scenario, seed, days and devices always give byte-identical output.`,
 	f.StringVar(&s.OutPCAP, "out-pcap", "", "write a pcap capture")
 	f.StringVar(&s.OutZeek, "out-zeek", "", "write Zeek TSV logs into this directory")
 	f.StringVar(&s.OutEvents, "out-events", "", "write events as JSON lines")
+	return cmd
+}
+
+func dgaCmd() *cobra.Command {
+	cmd := &cobra.Command{
+		Use:   "dga",
+		Short: "Score domain names with the embedded DGA model, or evaluate it",
+	}
+	score := &cobra.Command{
+		Use:   "score",
+		Short: "Read names on standard input and print name<TAB>score (0-1) for each",
+		Long: `Read one domain name per line on standard input and print name<TAB>score,
+the probability (0-1) that the name comes from a domain generation algorithm.
+The registrable label is judged ("x1.cdn.example.com" by "example").`,
+		Example: "  printf 'google.com\nxjo4vk9bk1f19hxz.net\n' | vigil dga score",
+		Args:    cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			return (&app.DGAScore{Stdin: cmd.InOrStdin(), Stdout: cmd.OutOrStdout()}).Run()
+		},
+	}
+	e := app.DGAEval{}
+	eval := &cobra.Command{
+		Use:   "eval",
+		Short: "Print ROC AUC and TPR at 0.1% FPR per DGA family on the held-out split",
+		Long: `Evaluate the embedded DGA model on the held-out split of the development
+lists under --data (../shared/data): per DGA family, ROC AUC and the true-positive
+rate at 0.1% false positives against held-out benign names and the hard (long-tail)
+benign set, and (unless --no-leave-out) the same for a model retrained without any
+name of that family.`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			e.Stdout = cmd.OutOrStdout()
+			return e.Run()
+		},
+	}
+	var noLeaveOut bool
+	eval.Flags().StringVar(&e.Data, "data", "../shared/data", "directory holding top-domains-zer0h, dga-andrewaeva and dga-360netlab")
+	eval.Flags().BoolVar(&noLeaveOut, "no-leave-out", false, "skip retraining without each family (faster)")
+	eval.PreRun = func(*cobra.Command, []string) { e.LeaveOut = !noLeaveOut }
+	cmd.AddCommand(score, eval)
 	return cmd
 }
