@@ -1,0 +1,3 @@
+package all
+
+import _ "github.com/vigil-ndr/vigil/internal/detect/dnstunnel"
