@@ -129,7 +129,7 @@ func (m *Model) ScoreLabel(label string) float64 {
 		return 0
 	}
 	var f [32]float64
-	var xa [192]float64
+	var xa [maxExpanded]float64
 	x := xa[:expandedLen]
 	m.features(label, f[:len(featureNames)])
 	m.expand(f[:len(featureNames)], x)
@@ -146,11 +146,11 @@ func (m *Model) ScoreLabel(label string) float64 {
 // (a random 6-letter name and a random 20-letter one differ).
 var (
 	binned      = []int{0, 2, 4, 5, 6, 7, 9, 12, 15, 16, 19}
-	perLen      = []int{2, 4, 15} // ll_benign, ll_ratio, seg_coverage
+	perLen      = []int{2, 3, 4, 6, 7, 15, 16} // ll_benign, ll_dga, ll_ratio, min_ll_benign, entropy, seg_coverage, seg_words
 	expandedLen = len(featureNames) + len(binned)*nbins + len(perLen)*nbins
 )
 
-const nbins = 8
+const nbins = 12
 
 func (m *Model) expand(f, x []float64) {
 	nf := len(f)
@@ -182,4 +182,13 @@ func bin(cuts []float64, v float64) int {
 		b++
 	}
 	return b
+}
+
+// maxExpanded bounds expandedLen (Score keeps the expansion on the stack).
+const maxExpanded = 320
+
+func init() {
+	if expandedLen > maxExpanded {
+		panic("dga: expandedLen exceeds maxExpanded")
+	}
 }

@@ -3,7 +3,9 @@ package dga
 import (
 	"fmt"
 	"math"
+	"math/rand/v2"
 	"sort"
+	"strings"
 )
 
 // TrainSet is what Train learns from: labels (see Label) of benign and
@@ -27,7 +29,7 @@ const (
 	ridge = 1e-3
 	// benignWeight weighs benign names in the regression: false positives
 	// cost more than misses, and the goal is a low false-positive rate.
-	benignWeight = 3.0
+	benignWeight = 10.0
 )
 
 // Train builds model parameters. It is deterministic.
@@ -35,12 +37,15 @@ func Train(ts TrainSet) (*Params, error) {
 	if len(ts.TableBenign) == 0 || len(ts.TableDGA) == 0 || len(ts.FitBenign) == 0 || len(ts.FitDGA) == 0 {
 		return nil, fmt.Errorf("train: empty training set")
 	}
+	words := buildWords(ts.TableBenign)
+	synTable, synFit := synthetic(words)
 	p := &Params{
 		Features: featureNames,
 		Benign:   ngramTable(ts.TableBenign),
-		DGA:      ngramTable(ts.TableDGA),
-		Words:    buildWords(ts.TableBenign),
+		DGA:      ngramTable(append(append([]string{}, ts.TableDGA...), synTable...)),
+		Words:    words,
 	}
+	ts.FitDGA = append(append([]string{}, ts.FitDGA...), synFit...)
 	nf := len(featureNames)
 	p.Mean, p.Std, p.Weights = make([]float64, nf), make([]float64, nf), make([]float64, expandedLen)
 	p.Cuts = make([][]float64, len(binned))
@@ -105,6 +110,51 @@ func Train(ts TrainSet) (*Params, error) {
 	w, b := irls(X, y, wt)
 	p.Weights, p.Bias = w, b
 	return p, nil
+}
+
+// Synthetic algorithmic names added to training, so the model knows
+// generators beyond the few families in the lists: uniformly random
+// letters, random letters and digits, and concatenations of 3-5
+// dictionary words (the shape of matsnu, rovnix and gozi names).
+const (
+	synRandom = 6000 // of each random kind, for the tables and the fit each
+	synWords  = 6000 // dictionary concatenations, for the fit
+)
+
+// synthetic returns deterministic synthetic DGA labels for the n-gram
+// table and for the regression fit.
+func synthetic(words []string) (table, fit []string) {
+	r := rand.New(rand.NewPCG(5, 0x6467612d73796e))
+	const letters = "abcdefghijklmnopqrstuvwxyz"
+	const alnum = letters + "0123456789"
+	random := func(alpha string) string {
+		n := 6 + r.IntN(20)
+		b := make([]byte, n)
+		for i := range b {
+			b[i] = alpha[r.IntN(len(alpha))]
+		}
+		return string(b)
+	}
+	for i := 0; i < 2*synRandom; i++ {
+		table = append(table, random(letters), random(alnum))
+	}
+	table, fit = table[:2*synRandom], table[2*synRandom:]
+	var long []string
+	for _, w := range words {
+		if len(w) >= 4 {
+			long = append(long, w)
+		}
+	}
+	for i := 0; i < synWords && len(long) > 0; i++ {
+		var b strings.Builder
+		for k := 3 + r.IntN(3); k > 0; k-- {
+			b.WriteString(long[r.IntN(len(long))])
+		}
+		if b.Len() <= 63 {
+			fit = append(fit, b.String())
+		}
+	}
+	return table, fit
 }
 
 // ngramTable counts 3-grams (with label boundaries) and returns smoothed
