@@ -16,6 +16,12 @@
 // or base36: iodine's default and most home-made tools; mixed-case base64
 // or bytes outside ASCII: iodine's base64/base128 codecs).
 //
+// A second check catches C2 that spreads few names over many domains
+// (RogueRobin rotates one session label over ten look-alike domains and
+// cycles A, AAAA, CNAME, TXT, MX, SRV and SOA): one label queried by one
+// device under fanout_domains rare domains with three query types or more,
+// two of them data-carrying (see fanout.go).
+//
 // The breach says whether the tunnel is uploading (many long names, a lot
 // of upstream bytes), idle (short polls: keep-alive of an idle session) or
 // interactive (both). An idle tunnel still fires when its polls are
@@ -37,9 +43,10 @@
 //     addresses (127.0.0.0/8: the DNSBL and reputation answer convention)
 //     are reputation queries, not a channel.
 //
-// State is bounded: at most cache_size (device, domain) windows and
-// domains (twice that many in the generational cache), each remembering
-// at most maxTrack unique subdomain hashes and maxSamples sample names.
+// State is bounded: at most cache_size (device, domain) windows, device
+// fan-out windows and domains (twice that many in the generational
+// caches), each remembering at most maxTrack unique subdomain hashes,
+// maxSamples sample names, maxFanLabels labels of maxFanDomains domains.
 package dnstunnel
 
 import (
@@ -100,6 +107,7 @@ func init() {
 				LongName:         48,
 				PopularDevices:   3,
 				PrevalenceWindow: units.Duration(24 * time.Hour),
+				FanoutDomains:    4,
 				MinScore:         40,
 				CacheSize:        8192,
 			}
@@ -134,6 +142,10 @@ type Model struct {
 	// to) within PrevalenceWindow is a service, not a tunnel.
 	PopularDevices   int            `yaml:"popular_devices"`
 	PrevalenceWindow units.Duration `yaml:"prevalence_window"`
+	// FanoutDomains: one label queried under this many rare domains, with
+	// three query types or more (two of them data-carrying), is a C2
+	// spread over fallback domains (0 turns the check off).
+	FanoutDomains int `yaml:"fanout_domains"`
 	// MinScore drops breaches scoring below it (0–100).
 	MinScore int `yaml:"min_score"`
 	// CacheSize bounds the windows and domains remembered.
@@ -161,6 +173,8 @@ func (m *Model) Validate() error {
 		return fmt.Errorf("popular_devices: must be 2–%d, got %d", maxMembers, m.PopularDevices)
 	case m.PrevalenceWindow <= 0:
 		return fmt.Errorf("prevalence_window: must be positive, got %s", m.PrevalenceWindow)
+	case m.FanoutDomains != 0 && (m.FanoutDomains < 2 || m.FanoutDomains > maxFanDomains):
+		return fmt.Errorf("fanout_domains: must be 0 or 2–%d, got %d", maxFanDomains, m.FanoutDomains)
 	case m.MinScore < 0 || m.MinScore > 100:
 		return fmt.Errorf("min_score: must be 0–100, got %d", m.MinScore)
 	case m.CacheSize < 16:
@@ -175,6 +189,7 @@ func (m *Model) Info() detect.Info { return detect.MustFind(ID) }
 // state is the model's memory, bounded as the package doc says.
 type state struct {
 	wins      *detect.Cache[winKey, *window]
+	fans      *detect.Cache[uint32, *fanWindow]
 	doms      *detect.Cache[string, *domSeen]
 	resolvers map[netip.Addr]int64
 }
@@ -220,6 +235,7 @@ func (m *Model) state() *state {
 	if m.st == nil {
 		m.st = &state{
 			wins:      detect.NewCache[winKey, *window](m.CacheSize),
+			fans:      detect.NewCache[uint32, *fanWindow](m.CacheSize),
 			doms:      detect.NewCache[string, *domSeen](m.CacheSize),
 			resolvers: map[netip.Addr]int64{},
 		}
@@ -262,6 +278,11 @@ func (m *Model) Observe(c *detect.Context, e event.Event) []breach.Breach {
 		st.wins.Put(k, w)
 	}
 	m.add(w, x, sub, ts)
+	if devices < m.PopularDevices {
+		if bs := m.fanout(c, st, x, sub, reg, ts); bs != nil {
+			return bs
+		}
+	}
 	if w.uniq < m.MinUniqueEncoded || w.uniq == w.firedUniq {
 		return nil
 	}
@@ -342,6 +363,17 @@ func (s *state) prevalence(reg string, dev uint32, ts, win int64) int {
 	default:
 		d.members[oldest] = member{dev, ts}
 		n++
+	}
+	return n
+}
+
+// count returns how many devices queried the domain within win.
+func (d *domSeen) count(ts, win int64) int {
+	n := 0
+	for i := 0; i < d.n; i++ {
+		if ts-d.members[i].last <= win {
+			n++
+		}
 	}
 	return n
 }
