@@ -67,7 +67,7 @@ func init() {
 			"check-ins over min_span (or fast_min_conns for fast beacons). While the network is learning " +
 			"every endpoint is rare and new; newness counts in proportion to how much the network has " +
 			"learned, so first-day breaches score lower, and endpoints many devices use never count.",
-		Cooldown: 24 * time.Hour,
+		Cooldown: 7 * 24 * time.Hour,
 		New: func() detect.Model {
 			return &Model{
 				Window:       units.Duration(7 * 24 * time.Hour),
@@ -81,8 +81,8 @@ func init() {
 				MaxPeriod:    units.Duration(6 * time.Hour),
 				MaxFold:      8,
 				MinTiming:    0.45,
-				MinScore:     25,
-				RepeatAfter:  units.Duration(24 * time.Hour),
+				MinScore:     33,
+				RepeatAfter:  units.Duration(7 * 24 * time.Hour),
 				MaxSeries:    1 << 21,
 			}
 		},
@@ -159,12 +159,27 @@ type series struct {
 	fired   uint8 // score of the last breach
 	firedAt int64
 	port    uint16
-	flags   uint8
+	agent   uint8  // novelty of the client at the series' start, 0–255
 	multi   bool   // more than one name (IP series) or address (host series)
 	name    string // IP series: the last host name; host series: unused
 	ip      netip.Addr
 	ua      string
 	fails   *series // failed attempts, by episode
+}
+
+// agentConns is how many of a series' first connections are checked for
+// a client new to the device.
+const agentConns = 3
+
+// agentNovelty grades a connection's novelty flags.
+func agentNovelty(f uint8) float64 {
+	switch {
+	case f&newUA != 0:
+		return 1
+	case f&(newJA3|newJA4) != 0:
+		return 0.7
+	}
+	return 0
 }
 
 // uidCacheSize bounds the TLS/HTTP novelty remembered per uid.
@@ -266,6 +281,12 @@ func skipped(x *event.Conn) bool {
 	return p == 53 || (x.Proto == event.ProtoUDP && p == 123)
 }
 
+// broadcast reports whether a is the IPv4 limited broadcast address
+// (a directed broadcast is in an internal range, so not external).
+func broadcast(a netip.Addr) bool {
+	return a == netip.AddrFrom4([4]byte{255, 255, 255, 255})
+}
+
 // proxied reports whether a connection to an internal address names an
 // external destination itself (an HTTP proxy's CONNECT target or the
 // Host of a proxied request).
@@ -282,7 +303,9 @@ func (m *Model) conn(c *detect.Context, x *event.Conn) []breach.Breach {
 	if (x.Proto != event.ProtoTCP && x.Proto != event.ProtoUDP) || skipped(x) {
 		return nil
 	}
-	ext := c.Contact.External
+	// Multicast and broadcast discovery (SSDP, mDNS, NetBIOS) is periodic
+	// by design and reaches no external host.
+	ext := c.Contact.External && c.Contact.IP.IsGlobalUnicast() && !broadcast(c.Contact.IP)
 	if !ext && !proxied(c) {
 		return nil
 	}
@@ -352,7 +375,13 @@ func (m *Model) add(c *detect.Context, s *series, x *event.Conn, now int64, flag
 	if flags&sawUA != 0 {
 		s.ua = c.Contact.UserAgent
 	}
-	s.flags |= flags &^ sawUA
+	// A client new to the device tells only when the series began with
+	// it, and only as much as the device's profile has learned.
+	if s.conns <= agentConns {
+		if l := c.Contact.Device.Learned(c.Contact.TS); l > 0 {
+			s.agent = max(s.agent, uint8(math.Round(agentNovelty(flags)*l*255)))
+		}
+	}
 	tgt := s
 	gap := int64(m.MergeGap.D())
 	if x.Proto == event.ProtoTCP && !c.Contact.Established {
@@ -420,6 +449,13 @@ func (m *Model) insert(s *series, t, up, gap int64) bool {
 		s.ts = s.ts[:copy(s.ts, s.ts[drop:])]
 		s.up = s.up[:copy(s.up, s.up[drop:])]
 		i -= drop
+	}
+	if len(s.ts) == cap(s.ts) {
+		// Grow by doubling, but never past MaxStarts: a full series
+		// holds no slack.
+		c := min(max(2*cap(s.ts), 8), m.MaxStarts)
+		s.ts = append(make([]int64, 0, c), s.ts...)
+		s.up = append(make([]uint32, 0, c), s.up...)
 	}
 	s.ts = slices.Insert(s.ts, i, t)
 	s.up = slices.Insert(s.up, i, u)

@@ -170,14 +170,58 @@ func sizeRegularity(up []uint32, buf []float64) (med, mad, score float64) {
 	return med, mad, clamp(1 - (mad/med)/0.5)
 }
 
-// median sorts v and returns its median.
+// median returns the median of v, reordering v (linear time: scoring
+// takes a dozen medians per series).
 func median(v []float64) float64 {
-	slices.Sort(v)
 	n := len(v)
+	hi := nth(v, n/2)
 	if n%2 == 1 {
-		return v[n/2]
+		return hi
 	}
-	return (v[n/2-1] + v[n/2]) / 2
+	// After nth, the lower half holds the smaller values.
+	return (slices.Max(v[:n/2]) + hi) / 2
+}
+
+// nth reorders v so that v[k] is the value a sort would put there, with
+// no larger value before it (Hoare's selection, median-of-three pivot).
+func nth(v []float64, k int) float64 {
+	lo, hi := 0, len(v)-1
+	for lo < hi {
+		mid := lo + (hi-lo)/2
+		if v[mid] < v[lo] {
+			v[mid], v[lo] = v[lo], v[mid]
+		}
+		if v[hi] < v[lo] {
+			v[hi], v[lo] = v[lo], v[hi]
+		}
+		if v[hi] < v[mid] {
+			v[hi], v[mid] = v[mid], v[hi]
+		}
+		p := v[mid]
+		i, j := lo, hi
+		for i <= j {
+			for v[i] < p {
+				i++
+			}
+			for v[j] > p {
+				j--
+			}
+			if i <= j {
+				v[i], v[j] = v[j], v[i]
+				i++
+				j--
+			}
+		}
+		switch {
+		case k <= j:
+			hi = j
+		case k >= i:
+			lo = i
+		default:
+			return v[k]
+		}
+	}
+	return v[k]
 }
 
 func clamp(x float64) float64 {

@@ -39,18 +39,12 @@ func (m *Model) judge(c *detect.Context, s, tgt *series, host string, attempts b
 	beacon := 0.5*f.Timing + 0.2*f.Coverage + 0.15*f.Size + 0.15*vol
 	bare := host == "" && s.name == ""
 	offPort := s.port != 80 && s.port != 443
-	agent := 0.0
-	switch {
-	case s.flags&newUA != 0:
-		agent = 1
-	case s.flags&(newJA3|newJA4) != 0:
-		agent = 0.7
-	}
+	agent := float64(s.agent) / 255
 	// Why a rhythm to this endpoint is suspicious rather than software
 	// keeping in touch with its vendor: a new endpoint, a bare address,
 	// an odd port, a client new to the device.
 	susp := detect.NoisyOr(0.55*peer.Newness, 0.35*b2f(bare), 0.2*b2f(offPort), 0.3*agent)
-	score := beacon * (0.5 + 0.5*susp) * (0.8 + 0.2*peer.Rarity)
+	score := beacon * (0.35 + 0.65*susp) * (0.8 + 0.2*peer.Rarity)
 	if attempts {
 		// Failed attempts to a dead controller are a weaker sign.
 		score *= 0.8
@@ -136,10 +130,13 @@ func (m *Model) judge(c *detect.Context, s, tgt *series, host string, attempts b
 	if bare {
 		ev.Why("the device used no host name for the address")
 	}
-	if s.flags&newUA != 0 && s.ua != "" {
-		ev.Why(fmt.Sprintf("user agent %q first seen from this device", s.ua))
-	} else if s.flags&(newJA3|newJA4) != 0 {
-		ev.Why("TLS client fingerprint first seen from this device")
+	if agent > 0 {
+		ev["client_novelty"] = round(agent, 2)
+		if s.ua != "" {
+			ev.Why(fmt.Sprintf("the series began with a client new to the device (user agent %q or its TLS fingerprint)", s.ua))
+		} else {
+			ev.Why("the series began with a TLS client fingerprint new to the device")
+		}
 	}
 	if s.multi && host != "" {
 		ev.Why(fmt.Sprintf("%s was reached on several addresses; the beacon is followed by name", host))
