@@ -145,6 +145,9 @@ const (
 	newJA3
 	newJA4
 	sawUA
+	// tlsFailed: the TLS handshake never completed (a client retrying a
+	// server that will not talk to it, not a check-in).
+	tlsFailed
 )
 
 // series is one device's check-ins to one endpoint.
@@ -239,6 +242,10 @@ func (m *Model) Observe(c *detect.Context, e event.Event) []breach.Breach {
 	switch x := e.(type) {
 	case *event.TLS:
 		m.noteAgent(c, x.UID)
+		if !x.Established && x.UID != "" {
+			f, _ := m.agents.Get(x.UID)
+			m.agents.Put(x.UID, f|tlsFailed)
+		}
 	case *event.HTTP:
 		m.noteAgent(c, x.UID)
 	case *event.Conn:
@@ -384,7 +391,7 @@ func (m *Model) add(c *detect.Context, s *series, x *event.Conn, now int64, flag
 	}
 	tgt := s
 	gap := int64(m.MergeGap.D())
-	if x.Proto == event.ProtoTCP && !c.Contact.Established {
+	if x.Proto == event.ProtoTCP && (!c.Contact.Established || flags&tlsFailed != 0) {
 		if s.fails == nil {
 			s.fails = &series{}
 		}
