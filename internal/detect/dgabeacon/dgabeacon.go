@@ -22,8 +22,9 @@
 // names (d1234abcd.cloudfront.net is judged by "cloudfront"); Chrome's
 // random 7-15-letter intranet-redirect probes and other single-label names
 // (WPAD, ISATAP, NetBIOS-style names), names under suffixes that are not
-// public (acme.lan, .local, .internal) and reverse lookups; and domains that
-// many devices use (by network prevalence).
+// public (acme.lan, .local, .internal) and reverse lookups; and, for
+// periodic contact, domains that are not rare (many devices use them:
+// msftncsi.com scores high as a name but every Windows host calls it).
 //
 // State is bounded: at most maxDevices devices and maxPairs (device,
 // domain) pairs are remembered (generational caches, the least recently
