@@ -55,6 +55,9 @@ var labExpected = []labExpect{
 	{"M4 python C2 to a bare IP", "172.16.40.23", "new-ua-to-ip", "203.0.113.77"},
 	{"M5 self-signed TLS on 4443", "172.16.40.23", "rare-self-signed", "198.51.100.212"},
 	{"M5 self-signed TLS on 4443", "172.16.40.23", "uncommon-port", "198.51.100.212"},
+	{"M4 python C2 to a bare IP", "172.16.40.23", "beaconing", "203.0.113.77"},
+	{"M6 TLS beaconing to a new domain", "172.16.40.60", "beaconing", "edge.kestrel-metrics.net"},
+	{"M7 DNS tunnel", "172.16.40.60", "dns-tunnelling", "lumenpath-dns.com"},
 	{"M8 exfiltration", "172.16.40.60", "data-to-new-endpoint", "203.0.113.196"},
 }
 

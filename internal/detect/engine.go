@@ -241,7 +241,10 @@ func (e *Engine) observe(ev event.Event) {
 		IP:     m.ID.RespH.Unmap(),
 		Port:   m.ID.RespP,
 	}
-	c.External = c.IP.IsValid() && !e.base.Internal(c.IP)
+	// Multicast and broadcast (SSDP, mDNS, NetBIOS) never leave the
+	// network: they are not external endpoints.
+	c.External = c.IP.IsValid() && !e.base.Internal(c.IP) && !c.IP.IsMulticast() &&
+		c.IP != netip.AddrFrom4([4]byte{255, 255, 255, 255}) && !c.IP.IsUnspecified()
 	switch x := ev.(type) {
 	case *event.Conn:
 		c.Proto = uint8(x.Proto)
