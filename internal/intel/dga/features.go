@@ -39,7 +39,7 @@ var featureNames = []string{
 	"max_consonant_run", "consonant_ratio", "vowel_ratio",
 	"digit_ratio", "digit_letter_switches", "hyphens",
 	"seg_coverage", "seg_words", "seg_mean_word", "seg_long_words",
-	"seg_wordy_long", "seg_three_plus",
+	"seg_wordy_long", "seg_three_plus", "cv_alternation",
 }
 
 // Label returns the part of a name the scorer judges: the registrable
@@ -98,7 +98,8 @@ func (m *Model) features(label string, f []float64) {
 	// Entropy, character classes, runs.
 	var counts [alphabet]int
 	run, maxRun, cons, vow, dig, sw, hy := 0, 0, 0, 0, 0, 0, 0
-	prev := 0 // 1 letter, 2 digit
+	prev := 0                     // 1 letter, 2 digit
+	alt, pairs, lastV := 0, 0, -1 // consonant/vowel alternation between adjacent letters
 	for i := 0; i < n; i++ {
 		c := label[i]
 		counts[charIndex(c)]++
@@ -116,6 +117,21 @@ func (m *Model) features(label string, f []float64) {
 			}
 		case c == '-':
 			hy++
+		}
+		if cls == 1 {
+			v := 0
+			if strings.IndexByte("aeiouy", c) >= 0 {
+				v = 1
+			}
+			if lastV >= 0 {
+				pairs++
+				if v != lastV {
+					alt++
+				}
+			}
+			lastV = v
+		} else {
+			lastV = -1
 		}
 		if cls == 1 && strings.IndexByte("aeiouy", c) < 0 {
 			run++
@@ -159,6 +175,10 @@ func (m *Model) features(label string, f []float64) {
 	f[20] = 0
 	if words >= 3 && cov >= 0.9 {
 		f[20] = 1
+	}
+	f[21] = 0
+	if pairs > 0 {
+		f[21] = float64(alt) / float64(pairs)
 	}
 }
 

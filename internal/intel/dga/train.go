@@ -114,7 +114,8 @@ func Train(ts TrainSet) (*Params, error) {
 
 // Synthetic algorithmic names added to training, so the model knows
 // generators beyond the few families in the lists: uniformly random
-// letters, random letters and digits, and concatenations of 3-5
+// letters, random letters and digits, pronounceable consonant-vowel
+// strings (pushdo, simda, pykspa style), and concatenations of 3-6
 // dictionary words (the shape of matsnu, rovnix and gozi names).
 const (
 	synRandom = 6000 // of each random kind, for the tables and the fit each
@@ -135,19 +136,33 @@ func synthetic(words []string) (table, fit []string) {
 		}
 		return string(b)
 	}
-	for i := 0; i < 2*synRandom; i++ {
-		table = append(table, random(letters), random(alnum))
+	const consonants, vowels = "bcdfghjklmnpqrstvwxz", "aeiouy"
+	pronounceable := func() string {
+		n := 6 + r.IntN(9)
+		b := make([]byte, n)
+		v := r.IntN(2)
+		for i := range b {
+			if (i+v)%2 == 0 {
+				b[i] = consonants[r.IntN(len(consonants))]
+			} else {
+				b[i] = vowels[r.IntN(len(vowels))]
+			}
+		}
+		return string(b)
 	}
-	table, fit = table[:2*synRandom], table[2*synRandom:]
+	for i := 0; i < 2*synRandom; i++ {
+		table = append(table, random(letters), random(alnum), pronounceable())
+	}
+	table, fit = table[:3*synRandom], table[3*synRandom:]
 	var long []string
 	for _, w := range words {
-		if len(w) >= 4 {
+		if len(w) >= 3 {
 			long = append(long, w)
 		}
 	}
 	for i := 0; i < synWords && len(long) > 0; i++ {
 		var b strings.Builder
-		for k := 3 + r.IntN(3); k > 0; k-- {
+		for k := 3 + r.IntN(4); k > 0; k-- {
 			b.WriteString(long[r.IntN(len(long))])
 		}
 		if b.Len() <= 63 {
