@@ -1,7 +1,8 @@
 // Command evalsim measures detection quality on the simulator: it runs
-// the attack scenario and the benign control through every model and
-// prints precision and recall per model (the README's table), the missed
-// behaviours and the false positives.
+// the attack scenarios (macos-clickfix, dga-beacon, dns-exfil) and the
+// benign control through every model and prints precision and recall per
+// model (the README's table), the missed behaviours and the false
+// positives.
 //
 //	go run ./tools/evalsim -days 30 -devices 200
 package main
@@ -36,7 +37,7 @@ func main() {
 		}
 	}
 	var runs []*eval.Result
-	for _, name := range []string{"macos-clickfix", "benign-only"} {
+	for _, name := range []string{"macos-clickfix", "benign-only", "dga-beacon", "dns-exfil"} {
 		r, err := eval.Run(context.Background(), sim.Config{Scenario: name, Seed: *seed, Days: *days, Devices: *devices}, cfg)
 		if err != nil {
 			fmt.Fprintln(os.Stderr, "evalsim:", err)
