@@ -26,6 +26,7 @@ type Context struct {
 
 	addr             netip.Addr // the device's address in this event
 	domains          *domain.Cache
+	resolvers        resolvers
 	have             uint8
 	ipP, hostP, domP baseline.Prevalence
 }
@@ -37,6 +38,18 @@ func (c *Context) Registrable(h string) string {
 		return domain.Registrable(h)
 	}
 	return c.domains.Registrable(h)
+}
+
+// Forwarded reports whether the event is a DNS query that an internal
+// resolver (an address seen answering other devices' queries) sends on to
+// a server outside: its clients' queries, which DNS models judge at the
+// clients.
+func (c *Context) Forwarded() bool {
+	if c.Contact == nil {
+		return false
+	}
+	_, isResolver := c.resolvers[c.addr]
+	return isResolver && c.Contact.IP.IsValid() && !c.Base.Internal(c.Contact.IP)
 }
 
 // Device returns the event's device profile (nil without a contact).

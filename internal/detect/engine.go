@@ -70,6 +70,7 @@ type Engine struct {
 	pendBase   uint64
 	pendingUID map[string]uint64
 	domains    *domain.Cache
+	resolvers  resolvers
 }
 
 type resolveKey struct {
@@ -90,6 +91,7 @@ func NewEngine(opt Options) *Engine {
 
 		pendingUID: make(map[string]uint64),
 		domains:    domain.NewCache(1 << 16),
+		resolvers:  resolvers{},
 	}
 	if e.base == nil {
 		e.base = baseline.New(opt.Baseline, opt.Internal)
@@ -281,6 +283,9 @@ func (e *Engine) observe(ev event.Event) {
 		c.Proto = uint8(x.Proto)
 		c.External = false // a query is a contact with the resolver, judged by name elsewhere
 		e.learnAnswers(c.Device.ID, x)
+		if c.IP.IsValid() && c.IP != orig && e.base.Internal(c.IP) {
+			e.resolvers.saw(c.IP, m.TS.Unix())
+		}
 	}
 	if c.Host != "" {
 		c.Domain = e.domains.Registrable(c.Host)
@@ -312,7 +317,8 @@ func (e *Engine) run(ev event.Event, c *baseline.Contact, addr netip.Addr) {
 		return
 	}
 	ctx := &e.ctx
-	*ctx = Context{Now: e.base.Net.Now(), Contact: c, Base: e.base, Net: e.base.Net, addr: addr, domains: e.domains}
+	*ctx = Context{Now: e.base.Net.Now(), Contact: c, Base: e.base, Net: e.base.Net, addr: addr, domains: e.domains,
+		resolvers: e.resolvers}
 	for _, i := range idx {
 		m := &e.models[i]
 		for _, b := range m.Model.Observe(ctx, ev) {
@@ -364,4 +370,27 @@ func ipString(a netip.Addr) string {
 		return ""
 	}
 	return a.String()
+}
+
+// maxResolvers bounds the internal DNS servers remembered.
+const maxResolvers = 64
+
+// resolvers remembers internal addresses that answer other internal
+// devices' DNS queries (with when they last did). Their own queries to the
+// outside are their clients' queries forwarded: DNS models judge those at
+// the clients, not again at the resolver.
+type resolvers map[netip.Addr]int64
+
+func (r resolvers) saw(a netip.Addr, now int64) {
+	if _, ok := r[a]; !ok && len(r) >= maxResolvers {
+		var oldest netip.Addr
+		at := int64(0)
+		for k, t := range r {
+			if !oldest.IsValid() || t < at || t == at && k.Less(oldest) {
+				oldest, at = k, t
+			}
+		}
+		delete(r, oldest)
+	}
+	r[a] = now
 }

@@ -55,13 +55,12 @@ import (
 const ID = "fast-beacon-dga"
 
 const (
-	maxDevices   = 4096 // devices with a burst window (per generation)
-	maxPairs     = 8192 // (device, domain) pairs with contact times (per generation)
-	maxNames     = 64   // names in one device's burst window
-	maxContacts  = 48   // contact times kept per pair
-	maxResolvers = 64   // internal DNS servers remembered
-	maxScores    = 1 << 15
-	maxShown     = 10
+	maxDevices  = 4096 // devices with a burst window (per generation)
+	maxPairs    = 8192 // (device, domain) pairs with contact times (per generation)
+	maxNames    = 64   // names in one device's burst window
+	maxContacts = 48   // contact times kept per pair
+	maxScores   = 1 << 15
+	maxShown    = 10
 )
 
 func init() {
@@ -115,10 +114,9 @@ type Model struct {
 	// MinScore drops breaches scoring below it (0-100).
 	MinScore int `yaml:"min_score"`
 
-	devices   *detect.Cache[uint32, *burst]
-	pairs     *detect.Cache[pairKey, *contacts]
-	scores    *detect.Cache[string, float64] // registrable domain -> DGA score
-	resolvers map[netip.Addr]int64
+	devices *detect.Cache[uint32, *burst]
+	pairs   *detect.Cache[pairKey, *contacts]
+	scores  *detect.Cache[string, float64] // registrable domain -> DGA score
 }
 
 // nxName is one NXDOMAIN lookup counted in a burst.
@@ -187,15 +185,11 @@ func (m *Model) Observe(c *detect.Context, e event.Event) []breach.Breach {
 		m.devices = detect.NewCache[uint32, *burst](maxDevices)
 		m.pairs = detect.NewCache[pairKey, *contacts](maxPairs)
 		m.scores = detect.NewCache[string, float64](maxScores)
-		m.resolvers = map[netip.Addr]int64{}
 	}
 	now := c.Contact.TS.UnixNano()
 	switch x := e.(type) {
 	case *event.DNS:
-		if resp := c.Contact.IP; resp.IsValid() && c.Base.Internal(resp) {
-			m.sawResolver(resp, now)
-		}
-		if _, fwd := m.resolvers[c.Addr()]; fwd {
+		if c.Forwarded() {
 			return nil // a resolver forwarding its clients' queries
 		}
 		host := domain.Normalize(x.Query)
@@ -242,20 +236,6 @@ func (m *Model) judge(c *detect.Context, host string) (string, float64, bool) {
 		m.scores.Put(reg, s)
 	}
 	return reg, s, s >= m.MinNameScore
-}
-
-func (m *Model) sawResolver(a netip.Addr, now int64) {
-	if _, ok := m.resolvers[a]; !ok && len(m.resolvers) >= maxResolvers {
-		var oldest netip.Addr
-		at := int64(0)
-		for k, t := range m.resolvers {
-			if !oldest.IsValid() || t < at || t == at && k.Less(oldest) {
-				oldest, at = k, t
-			}
-		}
-		delete(m.resolvers, oldest)
-	}
-	m.resolvers[a] = now
 }
 
 // nx counts one NXDOMAIN answer for a high-scoring name.

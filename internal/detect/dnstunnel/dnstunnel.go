@@ -76,8 +76,6 @@ const (
 	maxSamples = 5
 	// maxMembers bounds the devices remembered per domain for prevalence.
 	maxMembers = 16
-	// maxResolvers bounds the internal DNS servers remembered.
-	maxResolvers = 64
 	// minEncodedLen is the shortest subdomain whose alphabet is judged.
 	minEncodedLen = 12
 )
@@ -188,10 +186,9 @@ func (m *Model) Info() detect.Info { return detect.MustFind(ID) }
 
 // state is the model's memory, bounded as the package doc says.
 type state struct {
-	wins      *detect.Cache[winKey, *window]
-	fans      *detect.Cache[uint32, *fanWindow]
-	doms      *detect.Cache[string, *domSeen]
-	resolvers map[netip.Addr]int64
+	wins *detect.Cache[winKey, *window]
+	fans *detect.Cache[uint32, *fanWindow]
+	doms *detect.Cache[string, *domSeen]
 }
 
 type winKey struct {
@@ -234,10 +231,9 @@ type member struct {
 func (m *Model) state() *state {
 	if m.st == nil {
 		m.st = &state{
-			wins:      detect.NewCache[winKey, *window](m.CacheSize),
-			fans:      detect.NewCache[uint32, *fanWindow](m.CacheSize),
-			doms:      detect.NewCache[string, *domSeen](m.CacheSize),
-			resolvers: map[netip.Addr]int64{},
+			wins: detect.NewCache[winKey, *window](m.CacheSize),
+			fans: detect.NewCache[uint32, *fanWindow](m.CacheSize),
+			doms: detect.NewCache[string, *domSeen](m.CacheSize),
 		}
 	}
 	return m.st
@@ -252,10 +248,7 @@ func (m *Model) Observe(c *detect.Context, e event.Event) []breach.Breach {
 	}
 	st := m.state()
 	ts := x.TS.UnixNano()
-	if resp := c.Contact.IP; resp.IsValid() && c.Base.Internal(resp) && resp != c.Addr() {
-		st.sawResolver(resp, ts)
-	}
-	if _, fwd := st.resolvers[c.Addr()]; fwd {
+	if c.Forwarded() {
 		return nil // a resolver forwarding its clients' queries: judged at the clients
 	}
 	raw := strings.TrimSuffix(x.Query, ".")
@@ -313,20 +306,6 @@ func (m *Model) Observe(c *detect.Context, e event.Event) []breach.Breach {
 		return nil
 	}
 	return []breach.Breach{m.raise(c, w, f, reg, devices, score)}
-}
-
-func (s *state) sawResolver(a netip.Addr, ts int64) {
-	if _, ok := s.resolvers[a]; !ok && len(s.resolvers) >= maxResolvers {
-		var oldest netip.Addr
-		at := int64(math.MaxInt64)
-		for k, t := range s.resolvers {
-			if t < at || t == at && k.Less(oldest) {
-				oldest, at = k, t
-			}
-		}
-		delete(s.resolvers, oldest)
-	}
-	s.resolvers[a] = ts
 }
 
 // prevalence records that dev queried reg and returns how many devices

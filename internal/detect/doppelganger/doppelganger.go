@@ -152,8 +152,7 @@ type Model struct {
 type state struct {
 	ix    *index
 	pop   *popular
-	res   resolvers
-	cache *cache
+	cache *detect.Cache[string, *judgement]
 	fired *fired
 	swept int64
 }
@@ -203,8 +202,7 @@ func (m *Model) state() *state {
 		m.st = &state{
 			ix:    newIndex(brands.Default(), m.limits()),
 			pop:   newPopular(max(m.OrgMaxDomains, 1), m.limits()),
-			res:   resolvers{},
-			cache: newCache(m.CacheSize),
+			cache: detect.NewCache[string, *judgement](m.CacheSize),
 			fired: newFired(m.CacheSize),
 		}
 	}
@@ -221,9 +219,7 @@ func (m *Model) Observe(c *detect.Context, e event.Event) []breach.Breach {
 	var host, reg, via, uid string
 	switch x := e.(type) {
 	case *event.DNS:
-		if resp := c.Contact.IP; resp.IsValid() && c.Base.Internal(resp) {
-			st.res.saw(resp, now)
-		} else if _, fwd := st.res[c.Addr()]; fwd {
+		if c.Forwarded() {
 			return nil // the resolver forwarding a client's query
 		}
 		if x.Rejected || x.HasReply && x.RCode != 0 {
@@ -284,7 +280,7 @@ func internalAnswers(c *detect.Context, answers []string) bool {
 
 // judge checks a host name, from the cache when it can.
 func (m *Model) judge(st *state, host, reg string) *judgement {
-	if j, ok := st.cache.get(host); ok && j.gen == st.pop.gen {
+	if j, ok := st.cache.Get(host); ok && j.gen == st.pop.gen {
 		return j
 	}
 	if reg == "" {
@@ -298,7 +294,7 @@ func (m *Model) judge(st *state, host, reg string) *judgement {
 		}
 		j.verdict = st.ix.check(host, reg, org, m.OrgImportance)
 	}
-	st.cache.put(host, j)
+	st.cache.Put(host, j)
 	return j
 }
 

@@ -2,7 +2,6 @@ package doppelganger
 
 import (
 	"math"
-	"net/netip"
 	"sort"
 	"strings"
 )
@@ -93,62 +92,11 @@ func (p *popular) set() *targetSet {
 	return ts
 }
 
-// maxResolvers bounds the internal DNS servers remembered.
-const maxResolvers = 64
-
-// resolvers remembers internal addresses that answer other internal
-// devices' DNS queries. Their own queries to the outside are the clients'
-// queries forwarded: those are judged at the client, not again at the
-// resolver.
-type resolvers map[netip.Addr]int64
-
-func (r resolvers) saw(a netip.Addr, now int64) {
-	if _, ok := r[a]; !ok && len(r) >= maxResolvers {
-		var oldest netip.Addr
-		at := int64(0)
-		for k, t := range r {
-			if !oldest.IsValid() || t < at || t == at && k.Less(oldest) {
-				oldest, at = k, t
-			}
-		}
-		delete(r, oldest)
-	}
-	r[a] = now
-}
-
 // judgement is the cached outcome of checking one host name.
 type judgement struct {
 	reg     string
 	verdict *verdict // nil: nothing imitated, or a legitimate domain
 	gen     uint64   // popular.gen it was computed with
-}
-
-// cache is a bounded map that forgets in generations: when the current
-// generation is full it becomes the old one and the previous old one is
-// dropped, so recent names stay at O(1) cost and memory is bounded.
-type cache struct {
-	cur, old map[string]*judgement
-	max      int
-}
-
-func newCache(max int) *cache { return &cache{cur: make(map[string]*judgement), max: max} }
-
-func (c *cache) get(k string) (*judgement, bool) {
-	if j, ok := c.cur[k]; ok {
-		return j, true
-	}
-	j, ok := c.old[k]
-	if ok {
-		c.put(k, j)
-	}
-	return j, ok
-}
-
-func (c *cache) put(k string, j *judgement) {
-	if len(c.cur) >= c.max {
-		c.old, c.cur = c.cur, make(map[string]*judgement, c.max/4)
-	}
-	c.cur[k] = j
 }
 
 // fired remembers, per device and registrable domain, the last breach
