@@ -106,6 +106,15 @@ func match(t *sim.Truth, b *breach.Breach) string {
 		if !dev {
 			continue
 		}
+		expects := false
+		for _, m := range bh.Expect {
+			expects = expects || m == info.ID
+		}
+		// A DGA's generated names are too many for the truth to list: a
+		// breach of an expected model on the device within the span is it.
+		if expects && bh.EndpointsTruncated > 0 {
+			return bh.ID
+		}
 		for _, ep := range bh.Endpoints {
 			if (ep.IP.IsValid() && ep.IP == b.Endpoint.IP) ||
 				(ep.Hostname != "" && strings.EqualFold(ep.Hostname, b.Endpoint.Hostname)) {
