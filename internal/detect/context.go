@@ -29,6 +29,7 @@ type Context struct {
 	resolvers        resolvers
 	have             uint8
 	ipP, hostP, domP baseline.Prevalence
+	peer             Endpoint
 }
 
 // Registrable returns the registrable domain of a normalised host name
@@ -102,8 +103,16 @@ type Endpoint struct {
 	DomainDevices int
 }
 
-// Peer judges the contact's peer.
+// Peer judges the contact's peer (once per event: models share it).
 func (c *Context) Peer() Endpoint {
+	if c.have&8 == 0 {
+		c.have |= 8
+		c.peer = c.judgePeer()
+	}
+	return c.peer
+}
+
+func (c *Context) judgePeer() Endpoint {
 	e := Endpoint{DomainDevices: -1}
 	if c.Contact.Host != "" {
 		e.Label, e.Prev = c.Contact.Host, c.HostPrevalence()

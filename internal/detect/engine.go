@@ -303,9 +303,12 @@ func (e *Engine) learnAnswers(dev uint32, d *event.DNS) {
 	}
 	name := domain.Normalize(d.Query)
 	for _, a := range d.Answers {
+		if !domain.IsAddr(a) {
+			continue // a CNAME in the chain
+		}
 		ip, err := netip.ParseAddr(a)
 		if err != nil {
-			continue // a CNAME in the chain
+			continue
 		}
 		e.resolved.Put(resolveKey{dev, ip.Unmap()}, name)
 	}

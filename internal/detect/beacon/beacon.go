@@ -261,7 +261,7 @@ func (m *Model) noteAgent(c *detect.Context, uid string) {
 	if uid == "" {
 		return
 	}
-	f, _ := m.agents.Get(uid)
+	var f uint8
 	d := c.Contact.Device
 	if ua := c.Contact.UserAgent; ua != "" {
 		f |= sawUA
@@ -275,7 +275,11 @@ func (m *Model) noteAgent(c *detect.Context, uid string) {
 	if c.Contact.JA4 != "" && !has(d.JA4.Has(c.Contact.JA4)) {
 		f |= newJA4
 	}
-	m.agents.Put(uid, f)
+	if f == 0 {
+		return // nothing to remember: most handshakes use a known client
+	}
+	old, _ := m.agents.Get(uid)
+	m.agents.Put(uid, old|f)
 }
 
 // skipped reports whether a connection is periodic by its protocol's

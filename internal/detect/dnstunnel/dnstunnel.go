@@ -76,6 +76,9 @@ const (
 	maxSamples = 5
 	// maxMembers bounds the devices remembered per domain for prevalence.
 	maxMembers = 16
+	// minWindowSub is the shortest subdomain of an address lookup that is
+	// counted in a window (shorter ones carry no payload).
+	minWindowSub = 8
 	// minEncodedLen is the shortest subdomain whose alphabet is judged.
 	minEncodedLen = 12
 )
@@ -264,19 +267,26 @@ func (m *Model) Observe(c *detect.Context, e event.Event) []breach.Breach {
 	dev := c.Contact.Device.ID
 	devices := st.prevalence(reg, dev, ts, int64(m.PrevalenceWindow.D()))
 
-	k := winKey{dev, reg}
-	w, ok := st.wins.Get(k)
-	if !ok || ts-w.start > int64(m.Window.D()) {
-		w = &window{start: ts, seen: make(map[uint64]struct{}, 8)}
-		st.wins.Put(k, w)
+	// A short subdomain in an address lookup (www, mail, api) carries no
+	// payload: it is most of all DNS traffic, and keeping a window for it
+	// would cost more than the rest of the model.
+	var w *window
+	if len(sub) >= minWindowSub || carrier(qclass(x.QTypeName, x.QType)) {
+		k := winKey{dev, reg}
+		var ok bool
+		w, ok = st.wins.Get(k)
+		if !ok || ts-w.start > int64(m.Window.D()) {
+			w = &window{start: ts, seen: make(map[uint64]struct{}, 8)}
+			st.wins.Put(k, w)
+		}
+		m.add(w, x, sub, ts)
 	}
-	m.add(w, x, sub, ts)
 	if devices < m.PopularDevices {
 		if bs := m.fanout(c, st, x, sub, reg, ts); bs != nil {
 			return bs
 		}
 	}
-	if w.uniq < m.MinUniqueEncoded || w.uniq == w.firedUniq {
+	if w == nil || w.uniq < m.MinUniqueEncoded || w.uniq == w.firedUniq {
 		return nil
 	}
 	// Judge at the thresholds, then each time the unique count doubles

@@ -47,9 +47,14 @@ func IsAddr(h string) bool {
 	if h == "" {
 		return false
 	}
-	// Fast path: an IPv4 literal ends in a digit, and only IPv6 has ':'.
-	if c := h[len(h)-1]; (c < '0' || c > '9') && strings.IndexByte(h, ':') < 0 {
-		return false
+	// Fast path (and no error to allocate for names): an IPv4 literal is
+	// digits and dots only, and only IPv6 has ':'.
+	if strings.IndexByte(h, ':') < 0 {
+		for i := 0; i < len(h); i++ {
+			if c := h[i]; (c < '0' || c > '9') && c != '.' {
+				return false
+			}
+		}
 	}
 	_, err := netip.ParseAddr(h)
 	return err == nil
