@@ -41,7 +41,7 @@ captures, live interfaces, Zeek logs) and reports what departs from it.`,
 		SilenceUsage:  true,
 		SilenceErrors: true,
 	}
-	cmd.AddCommand(analyzeCmd(), convertCmd(), serveCmd(), simulateCmd(), modelsCmd())
+	cmd.AddCommand(analyzeCmd(), convertCmd(), serveCmd(), simulateCmd(), modelsCmd(), evalCmd())
 	cmd.AddCommand(dgaCmd())
 	return cmd
 }
@@ -202,7 +202,7 @@ func serveCmd() *cobra.Command {
 	)
 	cmd := &cobra.Command{
 		Use:   "serve (--iface IF | --zeek-follow DIR | --pcap FILE...) [--data DIR]",
-		Short: "Run the live server (ingest into the store)",
+		Short: "Run the live server: ingest and detection into the store",
 		Long: `Ingest traffic continuously into the embedded store under --data:
 
   --iface IF         capture from a network interface with AF_PACKET
@@ -292,9 +292,26 @@ The registrable label is judged ("x1.cdn.example.com" by "example").`,
 			return (&app.DGAScore{Stdin: cmd.InOrStdin(), Stdout: cmd.OutOrStdout()}).Run()
 		},
 	}
+	cmd.AddCommand(score, dgaEvalCmd("eval"))
+	return cmd
+}
+
+// evalCmd groups the evaluations: `vigil eval dga` (the same as `vigil dga
+// eval`).
+func evalCmd() *cobra.Command {
+	cmd := &cobra.Command{
+		Use:   "eval",
+		Short: "Measure detection quality on the development data",
+	}
+	cmd.AddCommand(dgaEvalCmd("dga"))
+	return cmd
+}
+
+// dgaEvalCmd builds the DGA evaluation under the given command name.
+func dgaEvalCmd(use string) *cobra.Command {
 	e := app.DGAEval{}
 	eval := &cobra.Command{
-		Use:   "eval",
+		Use:   use,
 		Short: "Print ROC AUC and TPR at 0.1% FPR per DGA family on the held-out split",
 		Long: `Evaluate the embedded DGA model on the held-out split of the development
 lists under --data (../shared/data): per DGA family, ROC AUC and the true-positive
@@ -311,6 +328,5 @@ name of that family.`,
 	eval.Flags().StringVar(&e.Data, "data", "../shared/data", "directory holding top-domains-zer0h, dga-andrewaeva and dga-360netlab")
 	eval.Flags().BoolVar(&noLeaveOut, "no-leave-out", false, "skip retraining without each family (faster)")
 	eval.PreRun = func(*cobra.Command, []string) { e.LeaveOut = !noLeaveOut }
-	cmd.AddCommand(score, eval)
-	return cmd
+	return eval
 }

@@ -102,3 +102,13 @@ func TestModels(t *testing.T) {
 	require.Equal(t, 2, code, out)
 	require.Contains(t, out, `line 3: models.failed-connections: unknown key "min_fail"`)
 }
+
+// TestEvalDGANeedsData checks that `vigil eval dga` (and `vigil dga
+// eval`) name the missing development data and exit 2.
+func TestEvalDGANeedsData(t *testing.T) {
+	for _, args := range [][]string{{"eval", "dga"}, {"dga", "eval"}} {
+		out, code := run(t, append(args, "--data", t.TempDir())...)
+		require.Equal(t, 2, code, out)
+		require.Contains(t, out, "DGA development data not found")
+	}
+}
